@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# Build, locally, the container images this project uses:
+#
+#   redis:7.0             Redis for the integration tests (testcontainers) and compose
+#   debian:bookworm-slim  base of the service's runtime image (Dockerfile)
+#   haproxy:2.6           load balancer in front of several service instances (compose)
+#
+# Why this script exists: the tests, docker-compose.yml and Dockerfile refer to
+# these images by their Docker Hub names. Where a registry is reachable,
+# `docker pull` provides them and this script does nothing more than pull.
+# Build machines without any registry access (air-gapped, only a Debian
+# package mirror reachable) cannot pull, so the same images are built here
+# from Debian bookworm packages instead:
+#
+#   1. debootstrap a minimal bookworm root filesystem (the same "minbase"
+#      set the official debian images use) and apply security updates;
+#   2. for redis/haproxy, install Debian's redis-server / haproxy packages
+#      into a copy of it with chroot + apt-get (Redis 7.0.x, HAProxy 2.6.x,
+#      the versions the tags promise);
+#   3. strip apt lists, docs, man pages and translations;
+#   4. `docker import` the tree and add, with docker/<image>/rootfs.Dockerfile,
+#      the same entrypoint/CMD/user/workdir/ports as the official image. The
+#      result is a single-layer image.
+#
+# Nothing runs inside containers while building, so the build needs neither
+# a registry nor network access from the Docker bridge; only the host talks
+# to the Debian mirror. Support files (entrypoints, dpkg/apt settings) live in
+# docker/ next to this script's parent directory.
+#
+# Images whose tag already exists are left alone unless --force is given.
+
+set -euo pipefail
+
+readonly SUITE=bookworm
+readonly DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+readonly DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+readonly PULL_TIMEOUT="${PULL_TIMEOUT:-20}"
+readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+SUPPORT_DIR="$REPO_ROOT/docker"
+readonly SCRIPT_DIR REPO_ROOT SUPPORT_DIR
+
+usage() {
+	cat <<EOF
+Usage: ${0##*/} [--force] [--no-pull] [redis|debian|haproxy ...]
+
+Provide the images redis:7.0, debian:bookworm-slim and haproxy:2.6 (default:
+all three): an image whose tag exists already is kept; otherwise it is pulled
+(timeout ${PULL_TIMEOUT}s), and if that fails it is built locally from Debian
+${SUITE} packages (needs root, debootstrap is installed with apt-get).
+
+  --force     replace existing images (pull again, or rebuild locally)
+  --no-pull   do not try the registry; always build locally
+  -h, --help  show this help
+
+Environment: DEBIAN_MIRROR (default $DEBIAN_MIRROR),
+             DEBIAN_SECURITY_MIRROR (default $DEBIAN_SECURITY_MIRROR),
+             PULL_TIMEOUT (seconds, default 20), TMPDIR (work space, ~1 GB).
+EOF
+}
+
+log() { printf '%s\n' "$*"; }
+progress() { printf '  %s\n' "$*" >&2; }
+die() {
+	printf 'build-images: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------
+FORCE=0
+PULL=1
+SELECTED=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+		-h | --help)
+			usage
+			exit 0
+			;;
+		-f | --force) FORCE=1 ;;
+		--no-pull) PULL=0 ;;
+		redis | redis:7.0) SELECTED+=(redis) ;;
+		debian | debian:bookworm-slim | bookworm-slim) SELECTED+=(debian) ;;
+		haproxy | haproxy:2.6) SELECTED+=(haproxy) ;;
+		*)
+			printf 'Usage: %s [--force] [--no-pull] [redis|debian|haproxy ...] (see --help)\n' "${0##*/}" >&2
+			die "unknown argument: $1"
+			;;
+	esac
+	shift
+done
+if [ ${#SELECTED[@]} -eq 0 ]; then
+	SELECTED=(debian redis haproxy)
+fi
+
+image_tag() {
+	case "$1" in
+		redis) echo redis:7.0 ;;
+		debian) echo "debian:${SUITE}-slim" ;;
+		haproxy) echo haproxy:2.6 ;;
+	esac
+}
+
+command -v docker >/dev/null || die "docker is not installed"
+docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, are you allowed to use it?)"
+
+# ---------------------------------------------------------------------------
+# Work space (removed on exit)
+# ---------------------------------------------------------------------------
+WORK=""
+TMP_TAGS=()
+cleanup() {
+	local t
+	for t in "${TMP_TAGS[@]}"; do
+		docker image rm "$t" >/dev/null 2>&1 || true
+	done
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		# Never delete through a mount point that a chroot step may have left
+		# behind (none is created on purpose, this is only a safety net).
+		if grep -qF " $WORK/" /proc/mounts; then
+			printf 'build-images: warning: mounts left under %s, not removing it\n' "$WORK" >&2
+		else
+			rm -rf -- "$WORK"
+		fi
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+LOG=/dev/null
+ensure_workdir() {
+	if [ -z "$WORK" ]; then
+		WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/build-images.XXXXXX")"
+		LOG="$WORK/build.log"
+		: >"$LOG"
+	fi
+}
+
+# Run a command with its output going to the build log; on failure show the
+# end of the log and stop.
+run() {
+	if ! "$@" >>"$LOG" 2>&1; then
+		printf 'build-images: command failed: %s\n--- last lines of the build log ---\n' "$*" >&2
+		tail -n 40 "$LOG" >&2
+		exit 1
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Host prerequisites
+# ---------------------------------------------------------------------------
+APT_UPDATED=0
+host_apt_install() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	progress "installing host packages: ${missing[*]}"
+	if [ "$APT_UPDATED" = 1 ] ||
+		! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; then
+		# package lists missing or stale: refresh them (once) and retry
+		if [ "$APT_UPDATED" = 0 ]; then
+			APT_UPDATED=1
+			run apt-get update
+		fi
+		run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+}
+
+PREREQS_DONE=0
+ensure_prereqs() {
+	[ "$PREREQS_DONE" = 1 ] && return 0
+	[ "$(id -u)" = 0 ] || die "building images locally needs root (debootstrap/chroot); run with sudo"
+	command -v apt-get >/dev/null || die "local builds need a Debian/Ubuntu host (apt-get, debootstrap)"
+	for f in debian/dpkg-slim.cfg debian/apt-docker.conf debian/policy-rc.d \
+		redis/docker-entrypoint.sh haproxy/docker-entrypoint.sh; do
+		[ -f "$SUPPORT_DIR/$f" ] || die "missing support file $SUPPORT_DIR/$f"
+	done
+	ensure_workdir
+	host_apt_install debootstrap debian-archive-keyring
+	PREREQS_DONE=1
+}
+
+# ---------------------------------------------------------------------------
+# Root filesystem helpers
+# ---------------------------------------------------------------------------
+
+# Run a command inside a root filesystem with a clean environment.
+in_root() {
+	local root="$1"
+	shift
+	run env -i PATH="$DEFAULT_PATH" HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive \
+		chroot "$root" "$@"
+}
+
+# Let apt inside the tree resolve the mirror the same way the host does.
+use_host_resolver() {
+	local root="$1"
+	rm -f "$root/etc/resolv.conf" "$root/etc/hosts"
+	cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+	cp -L /etc/hosts "$root/etc/hosts"
+}
+
+# The bootstrapped, updated tree every image starts from. Built once per run
+# (about 30 s) and copied for each image.
+BASE=""
+ensure_base() {
+	[ -n "$BASE" ] && return 0
+	ensure_prereqs
+	local root="$WORK/base"
+	progress "bootstrapping Debian $SUITE from $DEBIAN_MIRROR ..."
+	run debootstrap --variant=minbase --include=ca-certificates \
+		"$SUITE" "$root" "$DEBIAN_MIRROR"
+
+	# apt sources as in the official image, including security updates
+	rm -f "$root/etc/apt/sources.list"
+	cat >"$root/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: $SUITE $SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $DEBIAN_SECURITY_MIRROR
+Suites: $SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	install -m 0644 "$SUPPORT_DIR/debian/dpkg-slim.cfg" "$root/etc/dpkg/dpkg.cfg.d/docker-slim"
+	install -m 0644 "$SUPPORT_DIR/debian/apt-docker.conf" "$root/etc/apt/apt.conf.d/docker"
+	install -m 0755 "$SUPPORT_DIR/debian/policy-rc.d" "$root/usr/sbin/policy-rc.d"
+	use_host_resolver "$root"
+
+	in_root "$root" apt-get update
+	in_root "$root" apt-get -y --no-install-recommends dist-upgrade
+	in_root "$root" apt-get clean
+	BASE="$root"
+}
+
+# Fresh copy of the base tree for one image, in $ROOT.
+ROOT=""
+new_root() {
+	ensure_base
+	ROOT="$WORK/$1"
+	rm -rf -- "$ROOT"
+	cp -a "$BASE" "$ROOT"
+}
+
+# Remove everything an image does not need, and host-specific files.
+slim_root() {
+	local root="${1:?}"
+	# only ever clean trees inside our own work space
+	case "$root" in "$WORK"/?*) ;; *) die "refusing to clean $root" ;; esac
+	in_root "$root" apt-get clean
+	rm -rf "${root:?}"/var/lib/apt/lists/* "${root:?}"/var/cache/apt/* \
+		"${root:?}"/var/cache/debconf/*-old "${root:?}"/var/lib/dpkg/*-old \
+		"${root:?}"/var/cache/ldconfig/aux-cache
+	find "$root/var/log" -type f -delete
+	# documentation except copyright files, man/info pages, translations
+	find "$root/usr/share/doc" -mindepth 1 \( -type f -o -type l \) ! -name copyright -delete
+	find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+	rm -rf "${root:?}"/usr/share/man/* "${root:?}"/usr/share/info/* "${root:?}"/usr/share/groff/* \
+		"${root:?}"/usr/share/lintian/* "${root:?}"/usr/share/linda/* "${root:?}"/usr/share/locale/*
+	# runtime files Docker provides (or that must not leak from the host)
+	rm -rf "${root:?}"/tmp/* "${root:?}"/var/tmp/* "${root:?}"/dev/* \
+		"${root:?}"/run/adduser "${root:?}"/run/mount
+	: >"$root/etc/resolv.conf"
+	: >"$root/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+	chmod 1777 "$root/tmp" "$root/var/tmp"
+}
+
+# Turn a tree into a single-layer image: `docker import` it under a temporary
+# name, then build docker/<name>/rootfs.Dockerfile on top, which only adds
+# metadata (entrypoint, CMD, user, ...; `docker import --change` cannot set
+# all of them, e.g. STOPSIGNAL). Neither step needs a registry.
+image_from_root() {
+	local name="$1" root="$2" tag="$3" rootfs_tag old new
+	rootfs_tag="build-images-rootfs:$name-$$"
+	TMP_TAGS+=("$rootfs_tag")
+	tar -C "$root" --numeric-owner -cf - . | run docker import - "$rootfs_tag"
+	rm -rf -- "$root"
+	old="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)"
+	mkdir -p "$WORK/context"
+	run docker build --no-cache --build-arg "ROOTFS_IMAGE=$rootfs_tag" -t "$tag" \
+		-f "$SUPPORT_DIR/$name/rootfs.Dockerfile" "$WORK/context"
+	docker image rm "$rootfs_tag" >/dev/null 2>&1 || true
+	new="$(docker image inspect -f '{{.Id}}' "$tag")"
+	# drop the image that --force replaced, unless something still uses it
+	if [ -n "$old" ] && [ "$old" != "$new" ]; then
+		docker image rm "$old" >/dev/null 2>&1 || true
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Images
+# ---------------------------------------------------------------------------
+
+# debian:bookworm-slim: minbase + security updates, like the official image,
+# plus ca-certificates (which the official slim image lacks) so the service's
+# runtime image has them even when its build cannot reach a package mirror.
+# passwd (useradd/groupadd) and adduser are included; apt is configured for
+# the Debian mirror.
+build_debian() {
+	new_root debian
+	local root="$ROOT"
+	slim_root "$root"
+	image_from_root debian "$root" "$1"
+}
+
+# redis:7.0: Debian's redis-server 7.0.x; user redis with uid/gid 999 as in the
+# official image; binaries in /usr/bin; entrypoint as in the official image.
+build_redis() {
+	new_root redis
+	local root="$ROOT"
+	in_root "$root" groupadd --system --gid 999 redis
+	in_root "$root" useradd --system --gid redis --uid 999 --home-dir /var/lib/redis \
+		--no-create-home --shell /usr/sbin/nologin redis
+	in_root "$root" apt-get install -y --no-install-recommends redis-server
+	install -m 0755 "$SUPPORT_DIR/redis/docker-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+	mkdir -p "$root/data"
+	chown 999:999 "$root/data"
+	chmod 0755 "$root/data"
+	slim_root "$root"
+	image_from_root redis "$root" "$1"
+}
+
+# haproxy:2.6: Debian's haproxy 2.6.x laid out like the official image:
+# config expected at /usr/local/etc/haproxy/haproxy.cfg, error pages in
+# /usr/local/etc/haproxy/errors, runs as user haproxy (uid/gid 99), graceful
+# stop on SIGUSR1.
+build_haproxy() {
+	new_root haproxy
+	local root="$ROOT"
+	in_root "$root" apt-get install -y --no-install-recommends haproxy
+	# The package creates user/group haproxy with a dynamic system id (its
+	# postinst rejects a pre-created uid 99, which is below Debian's system
+	# range); renumber them to the official image's 99:99.
+	local uid gid
+	uid="$(chroot "$root" id -u haproxy)"
+	gid="$(chroot "$root" id -g haproxy)"
+	in_root "$root" groupmod --gid 99 haproxy
+	in_root "$root" usermod --uid 99 --gid 99 haproxy
+	find "$root" -xdev \( -uid "$uid" -o -gid "$gid" \) -exec chown -h 99:99 {} +
+	install -m 0755 "$SUPPORT_DIR/haproxy/docker-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+	ln -sf /usr/sbin/haproxy "$root/usr/local/sbin/haproxy"
+	mkdir -p "$root/usr/local/etc/haproxy/errors" "$root/var/lib/haproxy"
+	cp -a "$root"/etc/haproxy/errors/. "$root/usr/local/etc/haproxy/errors/"
+	chown 99:99 "$root/var/lib/haproxy"
+	slim_root "$root"
+	image_from_root haproxy "$root" "$1"
+}
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+declare -A SEEN=()
+for name in "${SELECTED[@]}"; do
+	[ -n "${SEEN[$name]:-}" ] && continue
+	SEEN[$name]=1
+	tag="$(image_tag "$name")"
+
+	if [ "$FORCE" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+		log "$tag: present"
+		continue
+	fi
+	if [ "$PULL" = 1 ] && timeout "$PULL_TIMEOUT" docker pull -q "$tag" >/dev/null 2>&1; then
+		log "$tag: pulled"
+		continue
+	fi
+
+	start=$SECONDS
+	"build_$name" "$tag"
+	log "$tag: built locally ($((SECONDS - start))s, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+done

@@ -1,0 +1,66 @@
+//! Request bodies parsed with serde, so a type error names the field that caused it
+//! (`event.home_rating: invalid type: string "x", expected f64`) instead of the schema type.
+//!
+//! [`Validated<T>`] takes its OpenAPI schema from `T`'s `Object` derive and its parsing from
+//! `T`'s `Deserialize` derive; both derives sit on the same struct, so they cannot drift.
+
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, Type},
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A JSON request body of type `T`.
+#[derive(Debug, Clone)]
+pub struct Validated<T>(pub T);
+
+impl<T: Type> Type for Validated<T> {
+    const IS_REQUIRED: bool = T::IS_REQUIRED;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_raw_value()
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        self.0.raw_element_iter()
+    }
+}
+
+impl<T: Type + DeserializeOwned> ParseFromJSON for Validated<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let value = value.unwrap_or_default();
+        if !value.is_object() {
+            return Err(ParseError::custom("the body must be a JSON object"));
+        }
+        serde_path_to_error::deserialize::<_, T>(value)
+            .map(Validated)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let inner = err.into_inner();
+                if path == "." {
+                    ParseError::custom(inner.to_string())
+                } else {
+                    ParseError::custom(format!("{path}: {inner}"))
+                }
+            })
+    }
+}

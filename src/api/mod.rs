@@ -1,0 +1,99 @@
+//! The HTTP surface: one module per area, assembled into a single route tree here.
+//!
+//! Handlers live in `#[OpenApi]` structs that own their state (no `Data<&T>` lookups that
+//! could fail at runtime). The whole tree is wrapped by [`telemetry::RequestEnvelope`], which
+//! gives every response its request id, timing header, access-log line and — for errors — its
+//! problem+json body.
+
+pub mod error;
+pub mod json;
+pub mod model;
+pub mod simulate;
+pub mod system;
+
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, Route, middleware::Cors};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::{config::Settings, store::Store, telemetry};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Match simulations and the sample catalogue.
+    Simulation,
+    /// Liveness, readiness, version and metrics.
+    System,
+}
+
+/// Current time as RFC 3339 UTC with millisecond precision and a `Z`.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// Everything a handler may need, shared by all API structs.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub engine_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Store) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            settings: Arc::new(settings),
+            store,
+            engine_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
+}
+
+type Apis = (simulate::SimulateApi, system::SystemApi);
+
+/// The OpenAPI service: operations plus the document describing them.
+pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
+    let apis = (
+        simulate::SimulateApi {
+            settings: state.settings.clone(),
+            store: state.store.clone(),
+            engine_slots: state.engine_slots.clone(),
+        },
+        system::SystemApi {
+            settings: state.settings.clone(),
+            store: state.store.clone(),
+        },
+    );
+    OpenApiService::new(apis, "Trickster Oracle API", system::VERSION)
+        .description(include_str!("../../docs/api-description.md"))
+}
+
+/// The complete application endpoint.
+pub fn routes(state: AppState) -> impl Endpoint {
+    let service = openapi(&state);
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let mut cors = Cors::new();
+    for origin in &state.settings.cors_origins {
+        cors = if origin == "*" {
+            cors
+        } else {
+            cors.allow_origin(origin.as_str())
+        };
+    }
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", service)
+        .with_if(!state.settings.cors_origins.is_empty(), cors)
+        .with(telemetry::RequestEnvelope {
+            max_body_bytes: state.settings.max_body_bytes,
+        })
+}
+
+/// The OpenAPI document as served at `/openapi.json` (no network needed).
+pub fn openapi_document(settings: Settings) -> Result<String, crate::store::StoreError> {
+    let state = AppState::new(settings.clone(), Store::new(&settings)?);
+    Ok(openapi(&state).spec())
+}

@@ -1,0 +1,184 @@
+//! System routes: liveness, readiness, version and metrics. None of them is rate limited,
+//! and only `/ready` talks to Redis.
+
+use std::sync::Arc;
+
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    payload::{Json, PlainText},
+    types::Example,
+};
+
+use super::{ApiTags, error::ApiError, error::doc, now_rfc3339};
+use crate::{config::Settings, domain::engine::MODEL_VERSION, store::Store};
+
+pub const SERVICE_NAME: &str = "trickster-oracle-api";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub struct SystemApi {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+}
+
+/// The process is up.
+#[derive(Object)]
+#[oai(example)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: String,
+    pub service: String,
+    pub version: String,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+impl Example for Health {
+    fn example() -> Self {
+        Self {
+            status: "ok".into(),
+            service: SERVICE_NAME.into(),
+            version: VERSION.into(),
+            timestamp: "2026-01-01T12:00:00.000Z".into(),
+        }
+    }
+}
+
+/// Result of one dependency check.
+#[derive(Object)]
+pub struct Check {
+    pub ok: bool,
+    /// Round-trip time of the check, milliseconds.
+    pub latency_ms: f64,
+    /// Why the check failed.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+}
+
+#[derive(Object)]
+pub struct Checks {
+    /// `PING` to Redis.
+    pub redis: Check,
+}
+
+/// Whether this instance can serve traffic.
+#[derive(Object)]
+#[oai(example)]
+pub struct Readiness {
+    pub ready: bool,
+    pub checks: Checks,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+impl Example for Readiness {
+    fn example() -> Self {
+        Self {
+            ready: true,
+            checks: Checks {
+                redis: Check {
+                    ok: true,
+                    latency_ms: 0.21,
+                    error: None,
+                },
+            },
+            timestamp: "2026-01-01T12:00:00.000Z".into(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ReadyResponse {
+    /// Every dependency answered.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// A dependency failed; the body says which. Load balancers should stop routing here.
+    #[oai(status = 503)]
+    NotReady(
+        Json<Readiness>,
+        /// Seconds before checking again makes sense.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+}
+
+/// Build and model identification.
+#[derive(Object)]
+#[oai(example)]
+pub struct VersionInfo {
+    pub service: String,
+    pub version: String,
+    /// Commit the binary was built from (`BUILD_COMMIT`).
+    pub build_commit: String,
+    /// `ENV` of this deployment.
+    pub environment: String,
+    /// Version of the simulation model; part of every fingerprint.
+    pub model_version: String,
+}
+
+impl Example for VersionInfo {
+    fn example() -> Self {
+        Self {
+            service: SERVICE_NAME.into(),
+            version: VERSION.into(),
+            build_commit: "3f2c1e0".into(),
+            environment: "production".into(),
+            model_version: MODEL_VERSION.into(),
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::System")]
+impl SystemApi {
+    /// Liveness: the process is up (never touches Redis).
+    #[oai(path = "/health", method = "get")]
+    async fn health(&self) -> Result<Json<Health>, ApiError<{ doc::INTERNAL }>> {
+        Ok(Json(Health {
+            status: "ok".into(),
+            service: SERVICE_NAME.into(),
+            version: VERSION.into(),
+            timestamp: now_rfc3339(),
+        }))
+    }
+
+    /// Readiness: Redis answers `PING` within `REDIS_TIMEOUT_MS`.
+    #[oai(path = "/ready", method = "get")]
+    async fn ready(&self) -> ReadyResponse {
+        let started = std::time::Instant::now();
+        let result = self.store.ping().await;
+        let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let check = Check {
+            ok: result.is_ok(),
+            latency_ms,
+            error: result.err().map(|e| e.to_string()),
+        };
+        let ok = check.ok;
+        let body = Json(Readiness {
+            ready: ok,
+            checks: Checks { redis: check },
+            timestamp: now_rfc3339(),
+        });
+        if ok {
+            ReadyResponse::Ready(body)
+        } else {
+            ReadyResponse::NotReady(body, 1)
+        }
+    }
+
+    /// Service, build and model versions.
+    #[oai(path = "/version", method = "get")]
+    async fn version(&self) -> Result<Json<VersionInfo>, ApiError<{ doc::INTERNAL }>> {
+        Ok(Json(VersionInfo {
+            service: SERVICE_NAME.into(),
+            version: VERSION.into(),
+            build_commit: self.settings.build_commit.clone(),
+            environment: self.settings.environment.as_str().into(),
+            model_version: MODEL_VERSION.into(),
+        }))
+    }
+
+    /// Prometheus metrics in the text exposition format.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self) -> Result<PlainText<String>, ApiError<{ doc::INTERNAL }>> {
+        Ok(PlainText(crate::metrics::render()))
+    }
+}

@@ -1,0 +1,22 @@
+//! A complete analysis: the simulation and its explanation. This is what the cache stores,
+//! so a cache hit returns exactly the numbers and text a computation would.
+
+use serde::{Deserialize, Serialize};
+
+use super::{engine, explain, matchup::Matchup};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub simulation: engine::Simulation,
+    pub explanation: explain::Explanation,
+}
+
+/// Runs the engine and writes the explanation (CPU-bound; call it off the async reactor).
+pub fn analyse(matchup: &Matchup, iterations: u32, seed: u64) -> Analysis {
+    let simulation = engine::simulate(&matchup.params(), iterations, seed);
+    let explanation = explain::explain(&matchup.home_team, &matchup.away_team, &simulation);
+    Analysis {
+        simulation,
+        explanation,
+    }
+}

@@ -1,0 +1,119 @@
+//! Deterministic fingerprints of simulation inputs (the cache key).
+//!
+//! The fingerprint is the SHA-256 of a canonical JSON document holding exactly the inputs
+//! that determine the numbers: the match, iterations, seed and model version. Keys are
+//! sorted, there is no whitespace, and numbers are written canonically (an integral value as
+//! an integer, so `2100` and `2100.0` agree). Where the match came from (catalogue or inline)
+//! is not part of it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{engine::MODEL_VERSION, matchup::Matchup};
+
+/// Largest integer an f64 represents exactly; beyond it integers are written as floats.
+const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+fn canonical_number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
+}
+
+/// The canonical JSON text that is hashed.
+pub fn canonical_json(matchup: &Matchup, iterations: u32, seed: u64) -> String {
+    let fields: BTreeMap<&str, Value> = BTreeMap::from([
+        ("away_rating", canonical_number(matchup.away_rating)),
+        ("away_team", Value::from(matchup.away_team.as_str())),
+        ("home_advantage", canonical_number(matchup.home_advantage)),
+        ("home_rating", canonical_number(matchup.home_rating)),
+        ("home_team", Value::from(matchup.home_team.as_str())),
+        ("iterations", Value::from(iterations)),
+        ("model_version", Value::from(MODEL_VERSION)),
+        ("seed", Value::from(seed)),
+        ("sport", Value::from(matchup.sport.as_str())),
+    ]);
+    serde_json::to_string(&fields).expect("a map of JSON values serialises")
+}
+
+/// SHA-256 (lower-case hex) of [`canonical_json`].
+pub fn fingerprint(matchup: &Matchup, iterations: u32, seed: u64) -> String {
+    hex::encode(Sha256::digest(canonical_json(matchup, iterations, seed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalogue;
+
+    fn barca() -> Matchup {
+        catalogue::find("demo_001").unwrap().matchup()
+    }
+
+    #[test]
+    fn the_fingerprint_is_64_hex_characters() {
+        let fp = fingerprint(&barca(), 10_000, 42);
+        assert_eq!(fp.len(), 64);
+        assert!(
+            fp.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn integral_floats_and_integers_agree() {
+        // 2100 and 2100.0 parse to the same f64; the canonical form writes it as 2100.
+        let json = canonical_json(&barca(), 10_000, 42);
+        assert!(json.contains("\"home_rating\":2100,"), "{json}");
+        let mut fractional = barca();
+        fractional.home_rating = 2100.5;
+        assert!(canonical_json(&fractional, 10_000, 42).contains("2100.5"));
+    }
+
+    #[test]
+    fn keys_are_sorted_without_whitespace() {
+        let json = canonical_json(&barca(), 100, 1);
+        assert!(json.starts_with("{\"away_rating\":"), "{json}");
+        assert!(!json.contains(' ') || json.contains("Real Madrid"));
+        assert!(!json.contains(": ") && !json.contains(", "));
+    }
+
+    #[test]
+    fn catalogue_and_identical_inline_match_agree() {
+        let inline = Matchup {
+            home_team: "Barcelona".into(),
+            away_team: "Real Madrid".into(),
+            home_rating: 2100.0,
+            away_rating: 2050.0,
+            home_advantage: 100.0,
+            sport: "football".into(),
+        };
+        assert_eq!(
+            fingerprint(&barca(), 10_000, 42),
+            fingerprint(&inline, 10_000, 42)
+        );
+    }
+
+    #[test]
+    fn every_number_determining_input_changes_the_fingerprint() {
+        let base = fingerprint(&barca(), 10_000, 42);
+        let variants: [fn(&mut Matchup); 5] = [
+            |m| m.home_team.push('x'),
+            |m| m.away_team.push('x'),
+            |m| m.home_rating += 1.0,
+            |m| m.away_rating += 0.5,
+            |m| m.home_advantage = 0.0,
+        ];
+        for change in variants {
+            let mut m = barca();
+            change(&mut m);
+            assert_ne!(fingerprint(&m, 10_000, 42), base);
+        }
+        assert_ne!(fingerprint(&barca(), 10_001, 42), base);
+        assert_ne!(fingerprint(&barca(), 10_000, 43), base);
+    }
+}

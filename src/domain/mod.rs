@@ -1,0 +1,12 @@
+//! Pure, synchronous domain logic: the simulation engine, the event catalogue, validated
+//! match descriptions and request fingerprints. Nothing here knows about HTTP or Redis.
+
+pub mod analysis;
+pub mod catalogue;
+pub mod engine;
+pub mod explain;
+pub mod fingerprint;
+pub mod matchup;
+/// The straightforward engine the fast one is proven against (tests and benchmark only).
+#[doc(hidden)]
+pub mod reference;

@@ -1,0 +1,23 @@
+//! Trickster Oracle API — educational Elo + Monte Carlo analysis of football matches.
+//!
+//! Map of the crate (dependencies point one way: `api → domain, store`; `store → domain`):
+//! - [`config`]: typed settings from the environment, validated once at startup.
+//! - [`telemetry`]: logging setup and the request envelope (request id, problem bodies for
+//!   every error, `Server-Timing`, access log).
+//! - [`api`]: the HTTP surface, one module per area, described by OpenAPI.
+//! - [`domain`]: pure, synchronous logic — the engine, catalogue, fingerprints. No I/O.
+//! - [`store`]: the only code that knows Redis — keys, Lua scripts, the connection.
+//! - [`metrics`]: the Prometheus recorder behind `/metrics`.
+//! - [`startup`]: [`startup::Application`] builds the server and runs it until a shutdown
+//!   signal, draining in-flight requests.
+//!
+//! Instances hold no state of their own: everything shared lives in Redis, so any number of
+//! them behind a load balancer behave like one.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

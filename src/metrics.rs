@@ -1,0 +1,57 @@
+//! Prometheus metrics: one process-wide recorder, rendered by `GET /metrics`.
+//!
+//! Names and labels are kept to a small, bounded set (routes are path *patterns*, never raw
+//! paths) so the series count cannot grow with traffic.
+
+use std::{sync::OnceLock, time::Duration};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Latency buckets in seconds: fine below 10 ms, where cached responses live.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the recorder once per process and returns the handle used for rendering.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+            .and_then(PrometheusBuilder::install_recorder)
+            .expect("a Prometheus recorder can be installed once per process")
+    })
+}
+
+pub fn render() -> String {
+    handle().render()
+}
+
+pub fn record_request(method: &poem::http::Method, route: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("method", method.as_str().to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+pub fn record_script(script: &'static str, elapsed: Duration) {
+    metrics::histogram!("redis_script_duration_seconds", "script" => script)
+        .record(elapsed.as_secs_f64());
+}
+
+pub fn record_redis_error(operation: &'static str) {
+    metrics::counter!("redis_errors_total", "operation" => operation).increment(1);
+}
+
+pub fn record_cache(outcome: &'static str) {
+    metrics::counter!("simulation_cache_total", "outcome" => outcome).increment(1);
+}
+
+pub fn record_engine(iterations: u32, elapsed: Duration) {
+    metrics::histogram!("engine_duration_seconds").record(elapsed.as_secs_f64());
+    metrics::counter!("engine_iterations_total").increment(u64::from(iterations));
+}

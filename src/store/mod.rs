@@ -1,0 +1,140 @@
+//! The only code that talks to Redis.
+//!
+//! One multiplexed connection per instance, behind redis-rs's `ConnectionManager`: every
+//! request shares it (Redis pipelines concurrent commands on one socket), it reconnects in the
+//! background after a failure, and it is created lazily so the service starts — and answers
+//! `/health` — while Redis is still down. `docs/REDIS.md` explains why this beats a pool
+//! here, with the measurement.
+//!
+//! Every call is bounded by `REDIS_TIMEOUT_MS` end to end (including a NOSCRIPT reload), so a
+//! slow or absent Redis turns into a [`StoreError`] — a 503 for the client — and never a hang.
+
+pub mod cache;
+pub mod keys;
+pub mod scripts;
+
+use std::time::{Duration, Instant};
+
+use redis::{
+    FromRedisValue, ScriptInvocation,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use crate::config::{RedisTarget, Settings};
+pub use keys::Keys;
+
+/// Why a Redis call did not produce a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("redis error: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("unexpected reply from script {script}: {detail}")]
+    Protocol {
+        script: &'static str,
+        detail: String,
+    },
+}
+
+impl StoreError {
+    pub fn protocol(script: &'static str, detail: impl Into<String>) -> Self {
+        Self::Protocol {
+            script,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Handle to the shared state. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+    keys: Keys,
+    timeout: Duration,
+}
+
+impl Store {
+    /// Prepares the connection without touching the network.
+    pub fn new(settings: &Settings) -> Result<Self, StoreError> {
+        // rustls needs a process-wide crypto provider for rediss:// URLs; a second call
+        // (several instances in one test process) finds it installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = match &settings.redis {
+            RedisTarget::Single(url) => url.clone(),
+            RedisTarget::Cluster(_) => {
+                return Err(StoreError::Redis(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "REDIS_CLUSTER_URLS is not supported by this build",
+                ))));
+            }
+        };
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.redis_timeout))
+            .set_response_timeout(Some(settings.redis_timeout))
+            // Reconnect attempts happen in the background; a request never waits for more
+            // than one attempt, and our own timeout bounds it anyway.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            conn,
+            keys: Keys::new(settings.redis_key_prefix.clone()),
+            timeout: settings.redis_timeout,
+        })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Round trip to Redis (`PING`), for readiness.
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        let _: String = self.command(&redis::cmd("PING")).await?;
+        Ok(started.elapsed())
+    }
+
+    /// Runs one command within the timeout.
+    pub async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        self.bounded("command", async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs one script (EVALSHA, reloaded on NOSCRIPT) within the timeout.
+    pub async fn script<T: FromRedisValue>(
+        &self,
+        name: &'static str,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        let started = Instant::now();
+        let result = self
+            .bounded(
+                name,
+                async move { invocation.invoke_async(&mut conn).await },
+            )
+            .await;
+        crate::metrics::record_script(name, started.elapsed());
+        result
+    }
+
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        let outcome = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::Redis(err)),
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        };
+        if outcome.is_err() {
+            crate::metrics::record_redis_error(operation);
+        }
+        outcome
+    }
+}

@@ -1,0 +1,258 @@
+//! Logs and the per-request envelope every response passes through.
+//!
+//! [`init`] installs the `tracing` subscriber (JSON lines or pretty). [`RequestEnvelope`] wraps
+//! the whole route tree so that *every* response — handler results, poem's own 404/405, body
+//! limit violations and caught panics — gets the same treatment: a request id (kept from
+//! the client when well-formed), an RFC 9457 body for errors, `Server-Timing`, and one
+//! access-log line.
+
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use futures_util::FutureExt;
+use poem::{
+    Endpoint, IntoResponse, Middleware, PathPattern, Request, Response, Result,
+    http::{HeaderValue, header},
+};
+use tracing::{Instrument, field::Empty};
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::{
+    api::error::{ApiError, ProblemCode, is_problem},
+    config::{LogFormat, Settings},
+};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Installs the global subscriber. Safe to call more than once (later calls are no-ops),
+/// which lets tests start many application instances in one process.
+pub fn init(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.pretty().try_init(),
+    };
+}
+
+/// What code deep inside a request needs to know about it, without threading it through
+/// every signature: problem bodies carry the id and path of the request they answer, and
+/// handlers add the facts the access log reports (actor, cache hit).
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub path: String,
+    facts: Arc<Mutex<AccessFacts>>,
+}
+
+/// Facts a handler learns and the access-log line reports.
+#[derive(Debug, Clone, Default)]
+struct AccessFacts {
+    actor: Option<String>,
+    cache_hit: Option<bool>,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+impl RequestContext {
+    /// The context of the request being served by this task (empty outside a request).
+    pub fn current() -> RequestContext {
+        CURRENT.try_with(Clone::clone).unwrap_or_default()
+    }
+}
+
+fn with_facts(update: impl FnOnce(&mut AccessFacts)) {
+    let _ = CURRENT.try_with(|ctx| {
+        if let Ok(mut facts) = ctx.facts.lock() {
+            update(&mut facts);
+        }
+    });
+}
+
+/// Notes the caller's identity for the access log and every later log line of the request.
+pub fn note_actor(actor: &str) {
+    tracing::Span::current().record("actor", actor);
+    with_facts(|facts| facts.actor = Some(actor.to_owned()));
+}
+
+/// Notes whether the response came from the cache.
+pub fn note_cache_hit(hit: bool) {
+    tracing::Span::current().record("cache_hit", hit);
+    with_facts(|facts| facts.cache_hit = Some(hit));
+}
+
+/// A client-supplied id is kept only when it is safe to log and echo.
+pub fn is_valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// The middleware; see the module documentation.
+pub struct RequestEnvelope {
+    pub max_body_bytes: usize,
+}
+
+impl<E: Endpoint> Middleware<E> for RequestEnvelope {
+    type Output = RequestEnvelopeEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestEnvelopeEndpoint {
+            inner,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+pub struct RequestEnvelopeEndpoint<E> {
+    inner: E,
+    max_body_bytes: usize,
+}
+
+impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
+    /// Runs the inner endpoint and turns every way it can fail into a problem response.
+    async fn respond(&self, mut req: Request) -> Response {
+        if let Err(err) = limit_body(&mut req, self.max_body_bytes).await {
+            return err.into_response();
+        }
+        match AssertUnwindSafe(self.inner.call(req)).catch_unwind().await {
+            Ok(Ok(output)) => output.into_response(),
+            Ok(Err(err)) => {
+                let pattern = err.data::<PathPattern>().cloned();
+                let (status, message) = (err.status(), err.to_string());
+                // Handler errors already render as problems; poem's own errors do not.
+                let response = err.into_response();
+                let mut response = if is_problem(&response) {
+                    response
+                } else {
+                    ApiError::<0>::from_status(status, &message).into_response()
+                };
+                if let Some(pattern) = pattern {
+                    response.set_data(pattern);
+                }
+                response
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(panic = %message, "handler panicked");
+                ApiError::<0>::internal().into_response()
+            }
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let started = Instant::now();
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_request_id(v))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %method,
+            route = Empty,
+            actor = Empty,
+            cache_hit = Empty,
+        );
+        let context = RequestContext {
+            request_id: request_id.clone(),
+            path: path.clone(),
+            facts: Arc::default(),
+        };
+        let facts = context.facts.clone();
+
+        let mut response = CURRENT
+            .scope(context, self.respond(req))
+            .instrument(span.clone())
+            .await;
+
+        let elapsed = started.elapsed();
+        let latency_ms = elapsed.as_secs_f64() * 1_000.0;
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms:.2}")) {
+            headers.insert("server-timing", value);
+        }
+        // Unmatched paths share one label so scanners cannot inflate the metric series.
+        let route = response
+            .data::<PathPattern>()
+            .map(|p| p.0.to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| String::from("unmatched"));
+        span.record("route", route.as_str());
+        let status = response.status().as_u16();
+        crate::metrics::record_request(&method, &route, status, elapsed);
+        let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
+        tracing::info!(
+            target: "access",
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            path = %path,
+            status,
+            latency_ms = (latency_ms * 1000.0).round() / 1000.0,
+            actor = facts.actor.as_deref(),
+            cache_hit = facts.cache_hit,
+            "request completed"
+        );
+        Ok(response)
+    }
+}
+
+/// Enforces `MAX_BODY_BYTES` before any handler parses the body: a declared length over
+/// the limit is refused without reading; a chunked body is read up to the limit.
+async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("The request body exceeds the limit of {max} bytes."),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max as u64 => Err(too_large()),
+        Some(_) => Ok(()),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = req.take_body();
+            match body.into_bytes_limit(max).await {
+                Ok(bytes) => {
+                    req.set_body(bytes);
+                    Ok(())
+                }
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+                Err(_) => Err(ApiError::invalid("The request body could not be read.")),
+            }
+        }
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real application against a real Redis (see `helpers`).
+
+mod errors;
+mod helpers;
+mod simulate;
+mod startup;
+mod store;
+mod system;

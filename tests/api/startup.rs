@@ -1,0 +1,59 @@
+//! Starting and stopping the binary itself.
+
+use std::process::Command;
+
+#[test]
+fn a_bad_configuration_value_stops_startup_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
+        .env_clear()
+        .env("PORT", "not-a-port")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("binary runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("PORT"), "{stderr}");
+}
+
+#[test]
+fn production_without_an_admin_token_refuses_to_start() {
+    let output = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
+        .env_clear()
+        .env("ENV", "production")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("binary runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ADMIN_TOKEN"), "{stderr}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let mut app = crate::helpers::spawn_app().await;
+    let request = app
+        .client
+        .post(app.url("/api/simulate"))
+        .header("X-Actor-ID", "alice")
+        .json(&serde_json::json!({ "event_id": "demo_001", "iterations": 1_000_000, "seed": 1 }))
+        .send();
+    let in_flight = tokio::spawn(request);
+    // Give the request time to reach the handler before the signal.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+
+    let server = app.signal_shutdown();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+
+    assert_eq!(response.status(), 200);
+    server.await.unwrap().expect("the server stops cleanly");
+    assert!(
+        app.client.get(app.url("/health")).send().await.is_err(),
+        "no new connections after shutdown"
+    );
+}

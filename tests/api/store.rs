@@ -1,0 +1,147 @@
+//! The Redis layer on its own: scripts, reloads after SCRIPT FLUSH, single flight.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use trickster_oracle::{
+    config::Settings,
+    store::{
+        Store, StoreError,
+        cache::{CacheOutcome, CachePolicy},
+    },
+};
+
+use crate::helpers::{TestConfig, shared_redis_url};
+
+fn store(config: &TestConfig) -> Store {
+    Store::new(&Settings::from_map(&config.vars).unwrap()).unwrap()
+}
+
+const POLICY: CachePolicy = CachePolicy {
+    ttl_seconds: 60,
+    max_wait: Duration::from_secs(5),
+};
+
+async fn compute_ok(value: &str) -> Result<String, StoreError> {
+    Ok(value.to_owned())
+}
+
+#[tokio::test]
+async fn a_miss_computes_and_stores_then_a_lookup_hits() {
+    let store = store(&TestConfig::new(&shared_redis_url()));
+
+    let (first, outcome) = store
+        .cache_fetch_or_compute("fp1", POLICY, || compute_ok("{\"n\":1}"))
+        .await
+        .unwrap();
+    let (second, again) = store
+        .cache_fetch_or_compute("fp1", POLICY, || compute_ok("never"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (first.as_str(), outcome),
+        ("{\"n\":1}", CacheOutcome::Stored)
+    );
+    assert_eq!((second.as_str(), again), ("{\"n\":1}", CacheOutcome::Hit));
+}
+
+#[tokio::test]
+async fn scripts_survive_script_flush() {
+    let config = TestConfig::new(&shared_redis_url());
+    let store = store(&config);
+    store
+        .cache_fetch_or_compute("warm", POLICY, || compute_ok("1"))
+        .await
+        .unwrap();
+    let client = redis::Client::open(config.vars["REDIS_URL"].as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let (value, outcome) = store
+        .cache_fetch_or_compute("after-flush", POLICY, || compute_ok("2"))
+        .await
+        .expect("EVALSHA is retried after NOSCRIPT");
+
+    assert_eq!((value.as_str(), outcome), ("2", CacheOutcome::Stored));
+}
+
+#[tokio::test]
+async fn a_failed_computation_releases_the_lock_and_stores_nothing() {
+    let store = store(&TestConfig::new(&shared_redis_url()));
+
+    let failed = store
+        .cache_fetch_or_compute("fails", POLICY, || async {
+            Err::<String, _>(StoreError::protocol("test", "engine failed"))
+        })
+        .await;
+    let started = std::time::Instant::now();
+    let (value, outcome) = store
+        .cache_fetch_or_compute("fails", POLICY, || compute_ok("ok"))
+        .await
+        .unwrap();
+
+    assert!(failed.is_err());
+    assert_eq!((value.as_str(), outcome), ("ok", CacheOutcome::Stored));
+    assert!(
+        started.elapsed() < POLICY.max_wait,
+        "the next request did not wait for the failed owner's lease"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_misses_on_two_stores_compute_once() {
+    let config = TestConfig::new(&shared_redis_url());
+    let stores = [store(&config), store(&config)];
+    let runs = Arc::new(AtomicUsize::new(0));
+
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let runs = runs.clone();
+            tokio::spawn(async move {
+                store
+                    .cache_fetch_or_compute("shared", POLICY, || async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok::<_, StoreError>("result".to_owned())
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(outcomes.iter().filter(|(_, o)| o.computed()).count(), 1);
+    assert!(outcomes.iter().all(|(v, _)| v == "result"));
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_within_the_timeout() {
+    let config = TestConfig::new("redis://127.0.0.1:1").set("REDIS_TIMEOUT_MS", "200");
+    let store = store(&config);
+    let started = std::time::Instant::now();
+
+    let result = store.ping().await;
+
+    assert!(result.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
