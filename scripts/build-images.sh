@@ -24,8 +24,8 @@
 #
 # Nothing runs inside containers while building, so the build needs neither
 # a registry nor network access from the Docker bridge; only the host talks
-# to the Debian mirror. Support files (entrypoints, dpkg/apt settings) live in
-# docker/ next to this script's parent directory.
+# to the Debian mirror. Support files (entrypoints, dpkg/apt settings, image
+# metadata) live in the repository's docker/ directory.
 #
 # Images whose tag already exists are left alone unless --force is given.
 
@@ -107,6 +107,15 @@ image_tag() {
 command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, are you allowed to use it?)"
 
+# One run at a time (the test and serve scripts call this one too): a second
+# run waits, then finds the images present.
+if command -v flock >/dev/null && { exec 9>>"${TMPDIR:-/tmp}/build-images.lock"; } 2>/dev/null; then
+	if ! flock -n 9; then
+		progress "waiting for another build-images.sh run to finish ..."
+		flock 9
+	fi
+fi
+
 # ---------------------------------------------------------------------------
 # Work space (removed on exit)
 # ---------------------------------------------------------------------------
@@ -154,6 +163,8 @@ run() {
 # Host prerequisites
 # ---------------------------------------------------------------------------
 APT_UPDATED=0
+# wait for a concurrent apt/dpkg run (e.g. unattended-upgrades) instead of failing
+readonly APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 host_apt_install() {
 	local missing=() pkg
 	for pkg in "$@"; do
@@ -162,13 +173,15 @@ host_apt_install() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	progress "installing host packages: ${missing[*]}"
 	if [ "$APT_UPDATED" = 1 ] ||
-		! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; then
+		! DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" install -y --no-install-recommends \
+			"${missing[@]}" >>"$LOG" 2>&1; then
 		# package lists missing or stale: refresh them (once) and retry
 		if [ "$APT_UPDATED" = 0 ]; then
 			APT_UPDATED=1
-			run apt-get update
+			run apt-get "${APT_LOCK_WAIT[@]}" update
 		fi
-		run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+		run env DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" install -y \
+			--no-install-recommends "${missing[@]}"
 	fi
 }
 
@@ -178,6 +191,7 @@ ensure_prereqs() {
 	[ "$(id -u)" = 0 ] || die "building images locally needs root (debootstrap/chroot); run with sudo"
 	command -v apt-get >/dev/null || die "local builds need a Debian/Ubuntu host (apt-get, debootstrap)"
 	for f in debian/dpkg-slim.cfg debian/apt-docker.conf debian/policy-rc.d \
+		debian/rootfs.Dockerfile redis/rootfs.Dockerfile haproxy/rootfs.Dockerfile \
 		redis/docker-entrypoint.sh haproxy/docker-entrypoint.sh; do
 		[ -f "$SUPPORT_DIR/$f" ] || die "missing support file $SUPPORT_DIR/$f"
 	done

@@ -1,7 +1,15 @@
 //! Entry point: settings → telemetry → application → serve until SIGTERM/Ctrl-C.
-//! `trickster-oracle openapi` prints the OpenAPI document instead (used for `docs/openapi.json`).
+//!
+//! Two subcommands serve tooling: `openapi` prints the OpenAPI document (the source of
+//! `docs/openapi.json`), and `healthcheck` asks the local instance's `/health` and exits 0
+//! or 1 (the container `HEALTHCHECK`, so the runtime image needs no curl).
 
-use std::process::ExitCode;
+use std::{
+    io::{Read, Write},
+    net::{Ipv4Addr, TcpStream},
+    process::ExitCode,
+    time::Duration,
+};
 
 use trickster_oracle::{config::Settings, startup, telemetry};
 
@@ -14,6 +22,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck(settings.port);
+    }
     if std::env::args().nth(1).as_deref() == Some("openapi") {
         return match trickster_oracle::api::openapi_document(settings) {
             Ok(spec) => {
@@ -41,5 +52,23 @@ async fn main() -> ExitCode {
             tracing::error!(error = %err, "server failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `GET /health` on the loopback interface with a short timeout.
+fn healthcheck(port: u16) -> ExitCode {
+    let probe = || -> std::io::Result<bool> {
+        let timeout = Duration::from_secs(2);
+        let mut stream = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     }
 }
