@@ -55,3 +55,11 @@ pub fn record_engine(iterations: u32, elapsed: Duration) {
     metrics::histogram!("engine_duration_seconds").record(elapsed.as_secs_f64());
     metrics::counter!("engine_iterations_total").increment(u64::from(iterations));
 }
+
+pub fn record_rate_limited() {
+    metrics::counter!("rate_limit_denied_total").increment(1);
+}
+
+pub fn record_tokens(kind: &'static str, amount: i64) {
+    metrics::counter!("tokens_total", "kind" => kind).increment(amount.unsigned_abs());
+}

@@ -53,11 +53,13 @@ pub struct RequestContext {
     facts: Arc<Mutex<AccessFacts>>,
 }
 
-/// Facts a handler learns and the access-log line reports.
+/// Facts a handler learns: the access-log line reports them, and the envelope adds the
+/// headers to whatever response the request ends with (success or problem).
 #[derive(Debug, Clone, Default)]
 struct AccessFacts {
     actor: Option<String>,
     cache_hit: Option<bool>,
+    headers: Vec<(&'static str, String)>,
 }
 
 tokio::task_local! {
@@ -83,6 +85,11 @@ fn with_facts(update: impl FnOnce(&mut AccessFacts)) {
 pub fn note_actor(actor: &str) {
     tracing::Span::current().record("actor", actor);
     with_facts(|facts| facts.actor = Some(actor.to_owned()));
+}
+
+/// Adds a header to the final response of this request, whatever its status.
+pub fn note_header(name: &'static str, value: String) {
+    with_facts(|facts| facts.headers.push((name, value)));
 }
 
 /// Notes whether the response came from the cache.
@@ -190,9 +197,15 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             .instrument(span.clone())
             .await;
 
+        let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
         let elapsed = started.elapsed();
         let latency_ms = elapsed.as_secs_f64() * 1_000.0;
         let headers = response.headers_mut();
+        for (name, value) in &facts.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(*name, value);
+            }
+        }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert(REQUEST_ID_HEADER, value);
         }
@@ -208,7 +221,6 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
         span.record("route", route.as_str());
         let status = response.status().as_u16();
         crate::metrics::record_request(&method, &route, status, elapsed);
-        let facts = facts.lock().map(|f| f.clone()).unwrap_or_default();
         tracing::info!(
             target: "access",
             request_id = %request_id,

@@ -358,21 +358,28 @@ pub fn is_problem(response: &Response) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
 }
 
-impl<const DOC: u32> IntoResponse for ApiError<DOC> {
-    fn into_response(self) -> Response {
+impl<const DOC: u32> ApiError<DOC> {
+    /// The problem document of this error for the current request.
+    pub fn problem_body(&self) -> ProblemBody {
         let ctx = telemetry::RequestContext::current();
-        let body = ProblemBody {
+        ProblemBody {
             kind: self.code.type_uri().to_owned(),
             title: self.code.title().to_owned(),
             status: self.code.status().as_u16(),
-            detail: self.detail,
+            detail: self.detail.clone(),
             instance: ctx.path,
             code: self.code,
             request_id: ctx.request_id,
             required: self.required,
             available: self.available,
             retry_after_seconds: self.retry_after,
-        };
+        }
+    }
+}
+
+impl<const DOC: u32> IntoResponse for ApiError<DOC> {
+    fn into_response(self) -> Response {
+        let body = self.problem_body();
         let json = body
             .to_json()
             .map(|v| v.to_string())

@@ -5,11 +5,15 @@
 //! gives every response its request id, timing header, access-log line and — for errors — its
 //! problem+json body.
 
+pub mod admin;
+pub mod auth;
 pub mod error;
+pub mod gate;
 pub mod json;
 pub mod model;
 pub mod simulate;
 pub mod system;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -22,6 +26,10 @@ use crate::{config::Settings, store::Store, telemetry};
 pub enum ApiTags {
     /// Match simulations and the sample catalogue.
     Simulation,
+    /// The caller's token balance and ledger.
+    Tokens,
+    /// Administration: token grants and API keys (`ADMIN_TOKEN`).
+    Admin,
     /// Liveness, readiness, version and metrics.
     System,
 }
@@ -29,6 +37,12 @@ pub enum ApiTags {
 /// Current time as RFC 3339 UTC with millisecond precision and a `Z`.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// A time in ms since the epoch as RFC 3339 UTC.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// Everything a handler may need, shared by all API structs.
@@ -50,7 +64,12 @@ impl AppState {
     }
 }
 
-type Apis = (simulate::SimulateApi, system::SystemApi);
+type Apis = (
+    simulate::SimulateApi,
+    tokens::TokensApi,
+    admin::AdminApi,
+    system::SystemApi,
+);
 
 /// The OpenAPI service: operations plus the document describing them.
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -59,6 +78,14 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             settings: state.settings.clone(),
             store: state.store.clone(),
             engine_slots: state.engine_slots.clone(),
+        },
+        tokens::TokensApi {
+            settings: state.settings.clone(),
+            store: state.store.clone(),
+        },
+        admin::AdminApi {
+            settings: state.settings.clone(),
+            store: state.store.clone(),
         },
         system::SystemApi {
             settings: state.settings.clone(),

@@ -3,14 +3,20 @@
 
 use std::{sync::Arc, time::Instant};
 
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Header, payload::Json, types::Example};
-use serde::Deserialize;
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::Header,
+    payload::Json,
+    types::{Example, ParseFromJSON, ToJSON},
+};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 use super::{
-    ApiTags,
-    error::{ApiError, doc},
+    ApiTags, auth,
+    error::{ApiError, ProblemBody, ProblemCode, doc},
+    gate,
     json::Validated,
     model::{EventView, ExpectedScore, Explanation, Intervals, Probabilities, Risk, Scenario},
 };
@@ -24,8 +30,11 @@ use crate::{
         matchup::{InvalidField, Matchup, MatchupInput},
     },
     store::{
-        Store,
+        Clock, Store,
+        admission::{IdempotencyClaim, IdempotencyMode},
         cache::{CacheOutcome, CachePolicy},
+        keys::Slot,
+        ledger::{ClaimEnd, HoldEnd, HoldOutcome},
     },
     telemetry,
 };
@@ -34,7 +43,16 @@ pub const DEFAULT_ITERATIONS: u32 = 10_000;
 pub const MIN_ITERATIONS: u32 = 100;
 
 /// Errors `POST /api/simulate` documents.
-const SIMULATE_ERRORS: u32 = doc::BASE | doc::BODY | doc::UNAUTHORIZED | doc::NOT_FOUND;
+const SIMULATE_ERRORS: u32 = doc::BASE
+    | doc::BODY
+    | doc::UNAUTHORIZED
+    | doc::NOT_FOUND
+    | doc::INSUFFICIENT
+    | doc::RATE_LIMITED
+    | doc::IN_FLIGHT
+    | doc::KEY_MISMATCH;
+const SIMULATE_SCOPE: &str = "POST /api/simulate";
+type SimError = ApiError<SIMULATE_ERRORS>;
 
 pub struct SimulateApi {
     pub settings: Arc<Settings>,
@@ -45,7 +63,7 @@ pub struct SimulateApi {
 }
 
 /// A match described inline.
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object, Deserialize, Serialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
@@ -64,7 +82,7 @@ pub struct EventInput {
 }
 
 /// Exactly one of `event_id` (from `GET /api/events`) or `event` (inline).
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object, Deserialize, Serialize)]
 #[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
@@ -263,25 +281,204 @@ impl SimulateApi {
     }
 }
 
-fn actor_from_header(value: Option<&str>) -> Result<String, ApiError<SIMULATE_ERRORS>> {
-    let scheme = "X-Actor-ID";
-    match value {
-        Some(actor)
-            if (1..=64).contains(&actor.len())
-                && actor
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) =>
-        {
-            Ok(actor.to_owned())
+/// What a computation left behind on the account, to settle when the request ends.
+#[derive(Default)]
+struct Charge {
+    hold_id: Option<String>,
+    engine_ms: f64,
+}
+
+impl SimulateApi {
+    /// Builds the response body from cached JSON and this request's facts.
+    fn result(
+        &self,
+        plan: &Plan,
+        fingerprint: &str,
+        json: &str,
+        computed: bool,
+        engine_ms: f64,
+    ) -> Result<SimulationResult, SimError> {
+        let analysis: Analysis = serde_json::from_str(json).map_err(|err| {
+            tracing::error!(error = %err, "cached analysis is unreadable");
+            ApiError::internal()
+        })?;
+        let sim = analysis.simulation;
+        Ok(SimulationResult {
+            event: EventView::new(&plan.matchup, plan.event_id.as_deref()),
+            iterations: sim.iterations,
+            seed: sim.seed,
+            probabilities: sim.probabilities.into(),
+            intervals_95: sim.intervals_95.into(),
+            analytic: sim.analytic.into(),
+            expected_score: sim.expected_score.into(),
+            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
+            risk: sim.risk.into(),
+            explanation: analysis.explanation.into(),
+            meta: SimulationMeta {
+                request_id: telemetry::RequestContext::current().request_id,
+                fingerprint: fingerprint.to_owned(),
+                cache_hit: !computed,
+                idempotency_replay: false,
+                model_version: MODEL_VERSION.into(),
+                cost_tokens: if computed {
+                    self.settings.simulation_cost
+                } else {
+                    0
+                },
+                engine_ms: (engine_ms * 1e3).round() / 1e3,
+            },
+        })
+    }
+
+    /// A stored idempotent response, replayed.
+    fn replay(status: u16, body: &str) -> Result<SimulateResponse, SimError> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|_| ApiError::internal())?;
+        if status == 200 {
+            let mut result = <SimulationResult as ParseFromJSON>::parse_from_json(Some(value))
+                .map_err(|_| ApiError::internal())?;
+            result.meta.idempotency_replay = true;
+            telemetry::note_cache_hit(result.meta.cache_hit);
+            return Ok(SimulateResponse::Ok(
+                Json(result),
+                "trickster-oracle; hit".into(),
+            ));
         }
-        Some(_) => Err(ApiError::unauthorized(
-            "X-Actor-ID must be 1-64 characters from A-Z a-z 0-9 . _ : -",
-            scheme,
-        )),
-        None => Err(ApiError::unauthorized(
-            "The X-Actor-ID header identifies the caller and is required.",
-            scheme,
-        )),
+        // The only other stored outcome is 402.
+        let problem = <ProblemBody as ParseFromJSON>::parse_from_json(Some(value))
+            .map_err(|_| ApiError::internal())?;
+        let mut err = ApiError::new(problem.code, problem.detail);
+        err.required = problem.required;
+        err.available = problem.available;
+        Err(err)
+    }
+
+    /// The cache miss path: single flight, charge (hold) only when this request computes.
+    async fn compute_or_wait(
+        &self,
+        plan: &Plan,
+        fingerprint: &str,
+        actor: &str,
+        charge: &mut Charge,
+    ) -> Result<(String, CacheOutcome), SimError> {
+        let policy = CachePolicy {
+            ttl_seconds: self.settings.cache_ttl_seconds,
+            max_wait: self.settings.cache_wait,
+        };
+        let compute = move || async move {
+            self.hold(actor, charge).await?;
+            let (json, ms) = self.compute(plan).await?;
+            charge.engine_ms = ms;
+            Ok::<_, SimError>(json)
+        };
+        if plan.seed_supplied {
+            self.store
+                .cache_fetch_or_compute(fingerprint, policy, compute)
+                .await
+        } else {
+            // A fresh seed cannot be in the cache; store the result so that repeating the
+            // request with the returned seed is a hit.
+            let json = compute().await?;
+            self.store
+                .cache_store(fingerprint, "", &json, policy.ttl_seconds)
+                .await?;
+            Ok((json, CacheOutcome::Stored))
+        }
+    }
+
+    /// Takes `SIMULATION_COST` tokens as a hold, or fails with 402.
+    async fn hold(&self, actor: &str, charge: &mut Charge) -> Result<(), SimError> {
+        let cost = self.settings.simulation_cost;
+        if cost == 0 {
+            return Ok(());
+        }
+        let hold_id = uuid::Uuid::new_v4().simple().to_string();
+        let request_id = telemetry::RequestContext::current().request_id;
+        let outcome = self
+            .store
+            .hold(
+                actor,
+                self.settings.daily_tokens,
+                cost,
+                &hold_id,
+                self.settings.hold_lease_seconds * 1000,
+                &request_id,
+                "simulation",
+                Clock::Redis,
+            )
+            .await?;
+        match outcome {
+            HoldOutcome::Held { .. } => {
+                crate::metrics::record_tokens("spend", cost);
+                charge.hold_id = Some(hold_id);
+                Ok(())
+            }
+            HoldOutcome::Insufficient { balance } => {
+                let mut err = ApiError::new(
+                    ProblemCode::InsufficientTokens,
+                    format!(
+                        "This simulation costs {cost} token{}; {balance} available.",
+                        if cost == 1 { "" } else { "s" }
+                    ),
+                );
+                err.required = Some(cost);
+                err.available = Some(balance);
+                Err(err)
+            }
+        }
+    }
+
+    /// Ends the request on the actor's account: commit or refund the hold, store or forget
+    /// the idempotent response.
+    async fn settle(
+        &self,
+        actor: &str,
+        charge: &Charge,
+        claim: Option<&IdempotencyClaim>,
+        outcome: &Result<SimulationResult, SimError>,
+    ) -> Result<(), SimError> {
+        let (status, body) = match outcome {
+            Ok(result) => (200, result.to_json_string()),
+            Err(err) => (
+                err.code.status().as_u16(),
+                err.problem_body().to_json_string(),
+            ),
+        };
+        // 2xx and 402 are final answers; anything else is transient and may be retried.
+        let store_response = status == 200 || status == 402;
+        let hold = charge.hold_id.as_deref().map(|id| {
+            let end = if outcome.is_ok() {
+                HoldEnd::Commit
+            } else {
+                HoldEnd::Refund {
+                    reason: "simulation failed",
+                }
+            };
+            (id, end)
+        });
+        let claim_end = claim.map(|c| {
+            let end = if store_response {
+                ClaimEnd::Store {
+                    status,
+                    body: &body,
+                    ttl_seconds: self.settings.idempotency_ttl_seconds,
+                }
+            } else {
+                ClaimEnd::Forget
+            };
+            (c, end)
+        });
+        if hold.is_none() && claim_end.is_none() {
+            return Ok(());
+        }
+        let settled = self
+            .store
+            .settle(actor, hold, claim_end, Clock::Redis)
+            .await?;
+        if settled.hold == "refunded" {
+            crate::metrics::record_tokens("refund", self.settings.simulation_cost);
+        }
+        Ok(())
     }
 }
 
@@ -289,7 +486,19 @@ fn actor_from_header(value: Option<&str>) -> Result<String, ApiError<SIMULATE_ER
 impl SimulateApi {
     /// List the built-in sample matches.
     #[oai(path = "/api/events", method = "get")]
-    async fn events(&self) -> Result<Json<Catalogue>, ApiError<{ doc::BASE }>> {
+    async fn events(
+        &self,
+        req: &Request,
+    ) -> Result<Json<Catalogue>, ApiError<{ doc::BASE | doc::RATE_LIMITED }>> {
+        let slot = auth::optional_actor_slot(&self.settings, req);
+        gate::admit(
+            &self.settings,
+            &self.store,
+            &slot,
+            Some(gate::api_rate_limit(&self.settings)),
+            None,
+        )
+        .await?;
         let events = catalogue::EVENTS
             .iter()
             .map(|e| CatalogueEntry {
@@ -311,87 +520,119 @@ impl SimulateApi {
     ///
     /// Monte Carlo estimate of home / draw / away probabilities under an Elo model with a
     /// draw band, with Wilson intervals, the closed form, expected-score statistics, three
-    /// scenarios, an uncertainty score and a plain-language explanation.
+    /// scenarios, an uncertainty score and a plain-language explanation. A computed result
+    /// costs `SIMULATION_COST` tokens; a cache hit is free.
     #[oai(path = "/api/simulate", method = "post")]
     async fn simulate(
         &self,
-        /// The caller (header authentication mode).
-        #[oai(name = "X-Actor-ID")]
-        actor: Header<Option<String>>,
+        req: &Request,
+        _auth: auth::CallerAuth,
+        /// Makes retries safe: the same key and body replay the first response
+        /// (`X-Idempotency-Key` is accepted too).
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
         body: Json<Validated<SimulateRequest>>,
-    ) -> Result<SimulateResponse, ApiError<SIMULATE_ERRORS>> {
-        let actor = actor_from_header(actor.0.as_deref())?;
-        telemetry::note_actor(&actor);
-        let plan = self.plan(body.0.0)?;
+    ) -> Result<SimulateResponse, SimError> {
+        let request = body.0.0;
+        let canonical_body = serde_json::to_string(&request).unwrap_or_default();
+        let key = gate::idempotency_key(req)?;
+        let plan = self.plan(request)?;
         let fingerprint = fingerprint(&plan.matchup, plan.iterations, plan.seed);
-        let policy = CachePolicy {
-            ttl_seconds: self.settings.cache_ttl_seconds,
-            max_wait: self.settings.cache_wait,
-        };
 
-        let mut engine_ms = 0.0;
-        let (json, outcome) = if plan.seed_supplied {
-            self.store
-                .cache_fetch_or_compute(&fingerprint, policy, || async {
-                    let (json, ms) = self.compute(&plan).await?;
-                    engine_ms = ms;
-                    Ok::<_, ApiError<SIMULATE_ERRORS>>(json)
-                })
-                .instrument(tracing::Span::current())
-                .await?
-        } else {
-            // A fresh seed cannot be in the cache; store the result so that repeating the
-            // request with the returned seed is a hit.
-            let (json, ms) = self.compute(&plan).await?;
-            engine_ms = ms;
-            self.store
-                .cache_store(&fingerprint, "", &json, policy.ttl_seconds)
-                .await?;
-            (json, CacheOutcome::Stored)
+        // Round trip 1: who is calling (a key lookup in API-key mode) and the cache lookup,
+        // concurrently; neither depends on the other.
+        let lookup = async {
+            if plan.seed_supplied {
+                self.store.cache_get(&fingerprint).await
+            } else {
+                Ok(None)
+            }
         };
-        let analysis: Analysis = serde_json::from_str(&json).map_err(|err| {
-            tracing::error!(error = %err, "cached analysis is unreadable");
-            ApiError::internal()
-        })?;
+        let (actor, cached) = tokio::join!(
+            auth::caller::<SIMULATE_ERRORS>(&self.settings, &self.store, req),
+            lookup
+        );
+        let actor = actor?;
+        let slot = Slot::Actor(actor.clone());
+        let limit = Some(gate::api_rate_limit(&self.settings));
 
-        let cache_hit = !outcome.computed();
-        telemetry::note_cache_hit(cache_hit);
-        crate::metrics::record_cache(match outcome {
+        // Round trip 2 on a hit: admission, storing the final response for the key at once.
+        if let Some(json) = cached? {
+            let result = self.result(&plan, &fingerprint, &json, false, 0.0)?;
+            let claim = key.as_deref().map(|key| {
+                gate::claim(
+                    &self.settings,
+                    SIMULATE_SCOPE,
+                    key,
+                    &canonical_body,
+                    IdempotencyMode::Store {
+                        status: 200,
+                        body: result.to_json_string(),
+                    },
+                )
+            });
+            if let Some((status, body)) =
+                gate::admit(&self.settings, &self.store, &slot, limit, claim.as_ref()).await?
+            {
+                return Self::replay(status, &body);
+            }
+            telemetry::note_cache_hit(true);
+            crate::metrics::record_cache("hit");
+            return Ok(SimulateResponse::Ok(
+                Json(result),
+                "trickster-oracle; hit".into(),
+            ));
+        }
+
+        // The miss path: admit (claiming the key), compute or wait, settle.
+        let claim = key.as_deref().map(|key| {
+            gate::claim(
+                &self.settings,
+                SIMULATE_SCOPE,
+                key,
+                &canonical_body,
+                IdempotencyMode::Claim {
+                    lease_ms: self.settings.idempotency_lease_seconds * 1000,
+                },
+            )
+        });
+        if let Some((status, body)) =
+            gate::admit(&self.settings, &self.store, &slot, limit, claim.as_ref()).await?
+        {
+            return Self::replay(status, &body);
+        }
+        let mut charge = Charge::default();
+        let computed = self
+            .compute_or_wait(&plan, &fingerprint, &actor, &mut charge)
+            .await;
+        let outcome = computed.and_then(|(json, cache)| {
+            self.result(
+                &plan,
+                &fingerprint,
+                &json,
+                cache.computed(),
+                charge.engine_ms,
+            )
+            .map(|result| (result, cache))
+        });
+        let (result, cache) = match outcome {
+            Ok((result, cache)) => (Ok(result), Some(cache)),
+            Err(err) => (Err(err), None),
+        };
+        self.settle(&actor, &charge, claim.as_ref(), &result)
+            .await?;
+        let result = result?;
+        let cache = cache.unwrap_or(CacheOutcome::Stored);
+        telemetry::note_cache_hit(!cache.computed());
+        crate::metrics::record_cache(match cache {
             CacheOutcome::Hit => "hit",
             CacheOutcome::Collapsed => "collapsed",
             CacheOutcome::Stored => "miss",
         });
-        let cache_status = match outcome {
+        let cache_status = match cache {
             CacheOutcome::Hit => "trickster-oracle; hit",
             CacheOutcome::Collapsed => "trickster-oracle; hit; collapsed",
             CacheOutcome::Stored => "trickster-oracle; fwd=miss; stored",
-        };
-        let cost_tokens = if outcome.computed() {
-            self.settings.simulation_cost
-        } else {
-            0
-        };
-        let sim = analysis.simulation;
-        let result = SimulationResult {
-            event: EventView::new(&plan.matchup, plan.event_id.as_deref()),
-            iterations: sim.iterations,
-            seed: sim.seed,
-            probabilities: sim.probabilities.into(),
-            intervals_95: sim.intervals_95.into(),
-            analytic: sim.analytic.into(),
-            expected_score: sim.expected_score.into(),
-            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
-            risk: sim.risk.into(),
-            explanation: analysis.explanation.into(),
-            meta: SimulationMeta {
-                request_id: telemetry::RequestContext::current().request_id,
-                fingerprint,
-                cache_hit,
-                idempotency_replay: false,
-                model_version: MODEL_VERSION.into(),
-                cost_tokens,
-                engine_ms: (engine_ms * 1e3).round() / 1e3,
-            },
         };
         Ok(SimulateResponse::Ok(Json(result), cache_status.into()))
     }

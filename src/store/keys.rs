@@ -35,6 +35,63 @@ impl Keys {
     pub fn cache_lock(&self, fingerprint: &str) -> String {
         format!("{}:{{c:{fingerprint}}}:lock", self.prefix)
     }
+
+    /// An actor's account hash (balance, allowance day, last update).
+    pub fn account(&self, actor: &str) -> String {
+        format!("{}:{{a:{actor}}}:account", self.prefix)
+    }
+
+    /// An actor's append-only ledger (a stream).
+    pub fn ledger(&self, actor: &str) -> String {
+        format!("{}:{{a:{actor}}}:ledger", self.prefix)
+    }
+
+    /// An actor's open holds.
+    pub fn holds(&self, actor: &str) -> String {
+        format!("{}:{{a:{actor}}}:holds", self.prefix)
+    }
+
+    /// Marker that a grant id was applied to an actor (exactly-once grants).
+    pub fn grant_marker(&self, actor: &str, grant_id: &str) -> String {
+        format!("{}:{{a:{actor}}}:grant:{grant_id}", self.prefix)
+    }
+
+    /// The rate-limit bucket of a caller.
+    pub fn rate_bucket(&self, slot: &Slot) -> String {
+        format!("{}:{}:rate", self.prefix, slot.tag())
+    }
+
+    /// An idempotency record: scoped to the caller's slot and the operation (`scope`), named
+    /// by the SHA-256 of the client's key so any printable key makes a safe key name.
+    pub fn idempotency(&self, slot: &Slot, scope: &str, key_hash: &str) -> String {
+        format!("{}:{}:idem:{scope}:{key_hash}", self.prefix, slot.tag())
+    }
+
+    /// An API key record, by key id.
+    pub fn api_key(&self, key_id: &str) -> String {
+        format!("{}:{{k:{key_id}}}:key", self.prefix)
+    }
+}
+
+/// Whose keys a request touches: one hash slot per caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// An authenticated actor: account, ledger, holds, bucket, idempotency records.
+    Actor(String),
+    /// An anonymous caller, by client address: only a rate-limit bucket.
+    Ip(String),
+    /// The administrator: idempotency records of admin operations.
+    Admin,
+}
+
+impl Slot {
+    fn tag(&self) -> String {
+        match self {
+            Slot::Actor(actor) => format!("{{a:{actor}}}"),
+            Slot::Ip(address) => format!("{{ip:{address}}}"),
+            Slot::Admin => String::from("{adm}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -57,6 +114,33 @@ mod tests {
             hash_tag(&keys.cache_lock(&fp))
         );
         assert!(keys.cache_result(&fp).starts_with("to:"));
+    }
+
+    #[test]
+    fn every_key_of_an_actor_shares_one_slot() {
+        let keys = Keys::new("to");
+        let slot = Slot::Actor("alice".into());
+        let tags: Vec<String> = [
+            keys.account("alice"),
+            keys.ledger("alice"),
+            keys.holds("alice"),
+            keys.grant_marker("alice", "g1"),
+            keys.rate_bucket(&slot),
+            keys.idempotency(&slot, "simulate", "abc"),
+        ]
+        .iter()
+        .map(|k| hash_tag(k).to_owned())
+        .collect();
+        assert!(tags.iter().all(|t| t == "a:alice"), "{tags:?}");
+    }
+
+    #[test]
+    fn the_admin_slot_cannot_collide_with_an_actor_named_admin() {
+        let keys = Keys::new("to");
+        assert_ne!(
+            keys.idempotency(&Slot::Admin, "grants", "h"),
+            keys.idempotency(&Slot::Actor("admin".into()), "grants", "h")
+        );
     }
 
     #[test]

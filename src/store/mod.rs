@@ -9,8 +9,12 @@
 //! Every call is bounded by `REDIS_TIMEOUT_MS` end to end (including a NOSCRIPT reload), so a
 //! slow or absent Redis turns into a [`StoreError`] — a 503 for the client — and never a hang.
 
+pub mod admission;
+pub mod apikeys;
 pub mod cache;
 pub mod keys;
+pub mod ledger;
+mod reply;
 pub mod scripts;
 
 use std::time::{Duration, Instant};
@@ -42,6 +46,26 @@ impl StoreError {
         Self::Protocol {
             script,
             detail: detail.into(),
+        }
+    }
+}
+
+/// Where a script takes "now" from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// Redis `TIME`: one clock for every instance (always, in the service).
+    #[default]
+    Redis,
+    /// A fixed time in ms since the epoch, so tests can cross a day boundary or a lease
+    /// without waiting.
+    At(u64),
+}
+
+impl Clock {
+    fn arg(self) -> String {
+        match self {
+            Clock::Redis => String::new(),
+            Clock::At(ms) => ms.to_string(),
         }
     }
 }

@@ -23,6 +23,29 @@ macro_rules! lua_script {
     };
 }
 
+/// A script that touches an actor's account, prepended with the shared helpers of
+/// `lua/lib/account.lua` (Lua scripts cannot include each other).
+macro_rules! account_script {
+    ($ident:ident, $file:literal) => {
+        pub static $ident: LazyLock<NamedScript> = LazyLock::new(|| NamedScript {
+            name: $file,
+            script: Script::new(concat!(
+                include_str!("../../lua/lib/account.lua"),
+                "\n",
+                include_str!(concat!("../../lua/", $file, ".lua"))
+            )),
+        });
+    };
+}
+
 lua_script!(CACHE_CLAIM, "cache_claim");
 lua_script!(CACHE_STORE, "cache_store");
 lua_script!(CACHE_RELEASE, "cache_release");
+
+lua_script!(API_KEY_REVOKE, "api_key_revoke");
+lua_script!(IDEMPOTENCY_FINISH, "idempotency_finish");
+account_script!(ADMIT, "admit");
+account_script!(ACCOUNT_TOUCH, "account_touch");
+account_script!(LEDGER_HOLD, "ledger_hold");
+account_script!(LEDGER_SETTLE, "ledger_settle");
+account_script!(LEDGER_GRANT, "ledger_grant");

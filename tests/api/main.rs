@@ -2,7 +2,9 @@
 
 mod errors;
 mod helpers;
+mod scripts;
 mod simulate;
 mod startup;
 mod store;
 mod system;
+mod tokens;

@@ -57,3 +57,40 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         "no new connections after shutdown"
     );
 }
+
+fn start_with(vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"));
+    command.env_clear().current_dir(env!("CARGO_TARGET_TMPDIR"));
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command.output().expect("binary runs")
+}
+
+#[test]
+fn production_refuses_a_wildcard_cors_origin() {
+    let output = start_with(&[
+        ("ENV", "production"),
+        ("ADMIN_TOKEN", "a-long-admin-token-123"),
+        ("CORS_ORIGINS", "*"),
+    ]);
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("CORS_ORIGINS"));
+}
+
+#[test]
+fn production_refuses_header_auth_unless_allowed() {
+    let output = start_with(&[
+        ("ENV", "production"),
+        ("ADMIN_TOKEN", "a-long-admin-token-123"),
+        ("AUTH_MODE", "header"),
+    ]);
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("AUTH_MODE") && stderr.contains("ALLOW_HEADER_AUTH"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,73 @@
+-- lib/account.lua — helpers shared by the scripts that touch an actor's account.
+--
+-- Prepended at build time (src/store/scripts.rs) to account_touch, ledger_hold,
+-- ledger_settle and ledger_grant, so each of those runs as one self-contained script.
+--
+-- Account hash fields: balance (integer tokens), day (UTC day number of the last
+-- allowance check), updated (ms of the last balance change).
+-- Holds hash: field = hold id, value = "<amount>:<expires ms>:<request id>".
+-- Ledger: a stream; every balance change appends one entry in the same script:
+--   kind, amount (signed), balance_after, reason, request_id, at (ms).
+
+-- Milliseconds since the epoch from Redis TIME (one clock for all instances), unless a
+-- test passes an explicit time.
+local function now_ms(override)
+  if override ~= nil and override ~= '' then
+    return tonumber(override)
+  end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function append_entry(ledger, kind, amount, balance, reason, request_id, now)
+  return redis.call('XADD', ledger, '*',
+    'kind', kind, 'amount', amount, 'balance_after', balance,
+    'reason', reason, 'request_id', request_id, 'at', now)
+end
+
+-- Brings the account up to date before anything else: releases holds whose lease ran out
+-- (their request never finished) and applies the daily allowance on the first touch of a
+-- UTC day. Writes only when something changed. Returns the balance.
+local function refresh_account(acct, ledger, holds, now, daily)
+  local balance = tonumber(redis.call('HGET', acct, 'balance') or '0')
+  local changed = false
+  local held = redis.call('HGETALL', holds)
+  for i = 1, #held, 2 do
+    local amount, expires, request_id = string.match(held[i + 1], '^(%d+):(%d+):(.*)$')
+    if tonumber(expires) <= now then
+      redis.call('HDEL', holds, held[i])
+      balance = balance + tonumber(amount)
+      append_entry(ledger, 'release', tonumber(amount), balance,
+        'hold released: its request did not finish within the lease', request_id, now)
+      changed = true
+    end
+  end
+  local day = math.floor(now / 86400000)
+  if tonumber(redis.call('HGET', acct, 'day') or '-1') ~= day then
+    if balance < daily then
+      local credit = daily - balance
+      balance = daily
+      append_entry(ledger, 'daily_grant', credit, balance, 'daily allowance', '', now)
+      changed = true
+    end
+    redis.call('HSET', acct, 'day', day)
+  end
+  if changed then
+    redis.call('HSET', acct, 'balance', balance, 'updated', now)
+  end
+  return balance
+end
+
+-- The stream entries as flat arrays {id, kind, amount, balance_after, reason, request_id, at}.
+local function flatten_entries(entries)
+  local out = {}
+  for _, entry in ipairs(entries) do
+    local f = {}
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      f[fields[i]] = fields[i + 1]
+    end
+    table.insert(out, {entry[1], f.kind, f.amount, f.balance_after, f.reason, f.request_id, f.at})
+  end
+  return out
+end

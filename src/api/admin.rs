@@ -1,0 +1,320 @@
+//! Administration: token grants and API keys. Not rate limited; answers 404 when no
+//! `ADMIN_TOKEN` is configured.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::Path,
+    payload::Json,
+    types::{Example, ToJSON},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ApiTags, auth,
+    error::{ApiError, doc},
+    gate,
+    json::Validated,
+    rfc3339_ms,
+};
+use crate::{
+    config::Settings,
+    store::{
+        Clock, Store,
+        admission::IdempotencyMode,
+        apikeys::ApiKeyRecord,
+        keys::Slot,
+        ledger::{ClaimEnd, GrantOutcome},
+    },
+    telemetry,
+};
+
+const BASE: u32 = doc::BASE | doc::UNAUTHORIZED | doc::NOT_FOUND;
+const GRANT_ERRORS: u32 = BASE | doc::BODY | doc::IN_FLIGHT | doc::KEY_MISMATCH;
+const KEY_ERRORS: u32 = BASE | doc::BODY;
+const GRANT_SCOPE: &str = "POST /api/admin/grants";
+pub const MAX_GRANT: i64 = 1_000_000_000;
+
+pub struct AdminApi {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+}
+
+/// Tokens to credit to an actor.
+#[derive(Debug, Clone, Object, Deserialize, Serialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// The actor to credit (`[A-Za-z0-9._:-]{1,64}`).
+    pub actor_id: String,
+    /// Tokens to add, 1 to 1 000 000 000.
+    pub amount: i64,
+    /// Why (shown in the actor's ledger); at most 200 characters.
+    pub reason: Option<String>,
+}
+
+impl Example for GrantRequest {
+    fn example() -> Self {
+        Self {
+            actor_id: "alice".into(),
+            amount: 10,
+            reason: Some("course enrolment".into()),
+        }
+    }
+}
+
+/// The grant as applied.
+#[derive(Debug, Clone, Object, Deserialize)]
+pub struct Grant {
+    pub actor_id: String,
+    pub amount: i64,
+    /// The actor's balance right after the grant.
+    pub balance: i64,
+    /// Id of the `grant` ledger entry.
+    pub entry_id: String,
+    /// Whether this response is a replay of an earlier request with the same idempotency key.
+    pub idempotency_replay: bool,
+}
+
+#[derive(ApiResponse)]
+pub enum GrantResponse {
+    /// Tokens credited (or, for a repeated idempotency key, the original result).
+    #[oai(status = 201)]
+    Created(Json<Grant>),
+}
+
+/// A key to create.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields, example)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRequest {
+    /// The actor the key authenticates as.
+    pub actor_id: String,
+    /// A note for administrators, at most 100 characters.
+    pub label: Option<String>,
+}
+
+impl Example for ApiKeyRequest {
+    fn example() -> Self {
+        Self {
+            actor_id: "alice".into(),
+            label: Some("alice's laptop".into()),
+        }
+    }
+}
+
+/// A new API key. The `key` is shown only in this response; only its SHA-256 is stored.
+#[derive(Debug, Clone, Object)]
+pub struct ApiKeyCreated {
+    /// Public id, used to revoke the key.
+    pub key_id: String,
+    pub actor_id: String,
+    /// The secret: send it as `Authorization: Bearer <key>`.
+    pub key: String,
+    pub label: String,
+    pub created_at: String,
+}
+
+#[derive(ApiResponse)]
+pub enum ApiKeyResponse {
+    /// The key was created.
+    #[oai(status = 201)]
+    Created(Json<ApiKeyCreated>),
+}
+
+#[derive(ApiResponse)]
+pub enum RevokeResponse {
+    /// The key is revoked; requests with it now get 401.
+    #[oai(status = 204)]
+    Revoked,
+}
+
+fn validate_actor<const D: u32>(actor: &str) -> Result<(), ApiError<D>> {
+    if auth::is_valid_actor(actor) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "actor_id: must be 1-64 characters from A-Z a-z 0-9 . _ : -",
+        ))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// Credit tokens to an actor (idempotent with `Idempotency-Key`).
+    #[oai(path = "/api/admin/grants", method = "post")]
+    async fn grant(
+        &self,
+        req: &Request,
+        _auth: auth::AdminAuth,
+        /// Makes retries safe: the same key and body return the first result.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: poem_openapi::param::Header<Option<String>>,
+        body: Json<Validated<GrantRequest>>,
+    ) -> Result<GrantResponse, ApiError<GRANT_ERRORS>> {
+        auth::require_admin(&self.settings, req)?;
+        let grant = body.0.0;
+        validate_actor(&grant.actor_id)?;
+        if !(1..=MAX_GRANT).contains(&grant.amount) {
+            return Err(ApiError::invalid(format!(
+                "amount: must be from 1 to {MAX_GRANT}"
+            )));
+        }
+        let reason = grant.reason.clone().unwrap_or_else(|| "admin grant".into());
+        if reason.chars().count() > 200 {
+            return Err(ApiError::invalid("reason: at most 200 characters"));
+        }
+
+        let key = gate::idempotency_key(req)?;
+        let claim = key.as_deref().map(|key| {
+            let canonical = serde_json::to_string(&grant).unwrap_or_default();
+            gate::claim(
+                &self.settings,
+                GRANT_SCOPE,
+                key,
+                &canonical,
+                IdempotencyMode::Claim {
+                    lease_ms: self.settings.idempotency_lease_seconds * 1000,
+                },
+            )
+        });
+        if let Some((_, body)) = gate::admit(
+            &self.settings,
+            &self.store,
+            &Slot::Admin,
+            None,
+            claim.as_ref(),
+        )
+        .await?
+        {
+            let mut replay: Grant =
+                serde_json::from_str(&body).map_err(|_| ApiError::internal())?;
+            replay.idempotency_replay = true;
+            return Ok(GrantResponse::Created(Json(replay)));
+        }
+
+        // With a key, the grant id is derived from it, so even a retry after a crash between
+        // the grant and the stored response credits once.
+        let grant_id = claim.as_ref().map_or_else(
+            || uuid::Uuid::new_v4().simple().to_string(),
+            |c| c.key_hash.clone(),
+        );
+        let request_id = telemetry::RequestContext::current().request_id;
+        let outcome = self
+            .store
+            .grant(
+                &grant.actor_id,
+                self.settings.daily_tokens,
+                grant.amount,
+                &reason,
+                &request_id,
+                &grant_id,
+                self.settings.idempotency_ttl_seconds,
+                Clock::Redis,
+            )
+            .await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                if let Some(claim) = &claim {
+                    let _ = self
+                        .store
+                        .idempotency_finish(&Slot::Admin, claim, &ClaimEnd::Forget)
+                        .await;
+                }
+                return Err(err.into());
+            }
+        };
+        let (balance, entry_id) = match outcome {
+            GrantOutcome::Granted { balance, entry_id }
+            | GrantOutcome::Duplicate { balance, entry_id } => (balance, entry_id),
+        };
+        crate::metrics::record_tokens("grant", grant.amount);
+        let result = Grant {
+            actor_id: grant.actor_id,
+            amount: grant.amount,
+            balance,
+            entry_id,
+            idempotency_replay: false,
+        };
+        if let Some(claim) = &claim {
+            let body = result.to_json_string();
+            self.store
+                .idempotency_finish(
+                    &Slot::Admin,
+                    claim,
+                    &ClaimEnd::Store {
+                        status: 201,
+                        body: &body,
+                        ttl_seconds: self.settings.idempotency_ttl_seconds,
+                    },
+                )
+                .await?;
+        }
+        Ok(GrantResponse::Created(Json(result)))
+    }
+
+    /// Create an API key for an actor (the key is shown once).
+    #[oai(path = "/api/admin/api-keys", method = "post")]
+    async fn create_api_key(
+        &self,
+        req: &Request,
+        _auth: auth::AdminAuth,
+        body: Json<Validated<ApiKeyRequest>>,
+    ) -> Result<ApiKeyResponse, ApiError<KEY_ERRORS>> {
+        auth::require_admin(&self.settings, req)?;
+        let request = body.0.0;
+        validate_actor(&request.actor_id)?;
+        let label = request.label.unwrap_or_default();
+        if label.chars().count() > 100 {
+            return Err(ApiError::invalid("label: at most 100 characters"));
+        }
+        let (key_id, key) = auth::new_api_key();
+        let created_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.store
+            .api_key_create(&ApiKeyRecord {
+                key_id: key_id.clone(),
+                actor_id: request.actor_id.clone(),
+                key_hash: auth::sha256_hex(&key),
+                label: label.clone(),
+                created_ms,
+                revoked: false,
+            })
+            .await?;
+        Ok(ApiKeyResponse::Created(Json(ApiKeyCreated {
+            key_id,
+            actor_id: request.actor_id,
+            key,
+            label,
+            created_at: rfc3339_ms(created_ms),
+        })))
+    }
+
+    /// Revoke an API key.
+    #[oai(path = "/api/admin/api-keys/:key_id", method = "delete")]
+    async fn revoke_api_key(
+        &self,
+        req: &Request,
+        _auth: auth::AdminAuth,
+        /// The key's public id.
+        key_id: Path<String>,
+    ) -> Result<RevokeResponse, ApiError<{ BASE }>> {
+        auth::require_admin(&self.settings, req)?;
+        let valid = key_id.0.len() == 16 && key_id.0.bytes().all(|b| b.is_ascii_hexdigit());
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if valid && self.store.api_key_revoke(&key_id.0, now_ms).await? {
+            Ok(RevokeResponse::Revoked)
+        } else {
+            Err(ApiError::not_found(format!(
+                "key_id: no API key {:?}",
+                key_id.0
+            )))
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Who is calling: the actor (header or API-key mode), the anonymous client address, and
+//! the administrator. The security schemes here document the credentials in OpenAPI (so
+//! Swagger UI's *Authorize* works); the checks themselves read the request, because which
+//! credential counts depends on `AUTH_MODE`, and disabled admin routes must answer 404
+//! rather than 401.
+
+use poem::{Request, web::RemoteAddr};
+use poem_openapi::{
+    SecurityScheme,
+    auth::{ApiKey, Bearer},
+};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::{
+    config::{AuthMode, Settings},
+    store::{Store, keys::Slot},
+    telemetry,
+};
+
+/// `X-Actor-ID` header (`AUTH_MODE=header`).
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "X-Actor-ID", key_in = "header")]
+pub struct ActorHeader(pub ApiKey);
+
+/// `Authorization: Bearer <API key>` (`AUTH_MODE=api_key`).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer")]
+pub struct ApiKeyBearer(pub Bearer);
+
+/// The caller's credential; which one is required depends on `AUTH_MODE`.
+#[derive(SecurityScheme)]
+pub enum CallerAuth {
+    ApiKey(ApiKeyBearer),
+    Actor(ActorHeader),
+    #[oai(fallback)]
+    Unchecked,
+}
+
+/// `Authorization: Bearer <ADMIN_TOKEN>`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer")]
+pub struct AdminBearer(pub Bearer);
+
+/// The administrator's credential.
+#[derive(SecurityScheme)]
+pub enum AdminAuth {
+    Token(AdminBearer),
+    #[oai(fallback)]
+    Unchecked,
+}
+
+/// `[A-Za-z0-9._:-]{1,64}`: safe in logs and inside Redis key names.
+pub fn is_valid_actor(actor: &str) -> bool {
+    (1..=64).contains(&actor.len())
+        && actor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.header("authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Compares secrets without leaking where they differ (both sides hashed to equal length).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A new API key: `tok_<key id>_<secret>`, the key id being public (for revocation).
+pub fn new_api_key() -> (String, String) {
+    let key_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let key = format!("tok_{key_id}_{secret}");
+    (key_id, key)
+}
+
+fn key_id_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("tok_")?;
+    let (key_id, secret) = rest.split_once('_')?;
+    (key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty())
+        .then_some(key_id)
+}
+
+/// The actor making an `/api/*` call, by `AUTH_MODE`. In API-key mode this is one Redis
+/// read (the key record); `X-Actor-ID` is ignored there.
+pub async fn caller<const D: u32>(
+    settings: &Settings,
+    store: &Store,
+    req: &Request,
+) -> Result<String, ApiError<D>> {
+    let actor = match settings.auth_mode {
+        AuthMode::Header => {
+            let scheme = "X-Actor-ID";
+            match req.header("x-actor-id") {
+                Some(actor) if is_valid_actor(actor) => actor.to_owned(),
+                Some(_) => {
+                    return Err(ApiError::unauthorized(
+                        "X-Actor-ID must be 1-64 characters from A-Z a-z 0-9 . _ : -",
+                        scheme,
+                    ));
+                }
+                None => {
+                    return Err(ApiError::unauthorized(
+                        "The X-Actor-ID header identifies the caller and is required.",
+                        scheme,
+                    ));
+                }
+            }
+        }
+        AuthMode::ApiKey => {
+            let scheme = "Bearer realm=\"trickster-oracle\"";
+            let Some(key) = bearer(req) else {
+                return Err(ApiError::unauthorized(
+                    "An API key is required: Authorization: Bearer <key>.",
+                    scheme,
+                ));
+            };
+            let record = match key_id_of(key) {
+                Some(key_id) => store.api_key_get(key_id).await?,
+                None => None,
+            };
+            match record {
+                Some(r) if !r.revoked && constant_time_eq(&sha256_hex(key), &r.key_hash) => {
+                    r.actor_id
+                }
+                Some(r) if r.revoked => {
+                    return Err(ApiError::unauthorized(
+                        "This API key has been revoked.",
+                        scheme,
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::unauthorized("This API key is not valid.", scheme));
+                }
+            }
+        }
+    };
+    telemetry::note_actor(&actor);
+    Ok(actor)
+}
+
+/// The rate-limit slot of a caller without an actor: the client address, taken from
+/// `X-Forwarded-For` only behind a trusted proxy (its last hop is the one the proxy saw).
+pub fn client_slot(settings: &Settings, req: &Request) -> Slot {
+    let forwarded = settings
+        .trust_proxy
+        .then(|| req.header("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    let address = forwarded.or_else(|| match req.remote_addr() {
+        RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
+        _ => None,
+    });
+    Slot::Ip(address.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+}
+
+/// The slot of the actor if the request names a valid one, else of the client address
+/// (for routes where identifying is optional).
+pub fn optional_actor_slot(settings: &Settings, req: &Request) -> Slot {
+    match settings.auth_mode {
+        AuthMode::Header => match req.header("x-actor-id") {
+            Some(actor) if is_valid_actor(actor) => Slot::Actor(actor.to_owned()),
+            _ => client_slot(settings, req),
+        },
+        AuthMode::ApiKey => client_slot(settings, req),
+    }
+}
+
+/// Admin routes: 404 when no `ADMIN_TOKEN` is configured, 401 without the right token.
+pub fn require_admin<const D: u32>(settings: &Settings, req: &Request) -> Result<(), ApiError<D>> {
+    let Some(expected) = settings.admin_token.as_deref() else {
+        return Err(ApiError::not_found("No resource exists at this path."));
+    };
+    let scheme = "Bearer realm=\"trickster-oracle-admin\"";
+    match bearer(req) {
+        Some(token) if constant_time_eq(token, expected) => {
+            telemetry::note_actor("admin");
+            Ok(())
+        }
+        Some(_) => Err(ApiError::unauthorized(
+            "The admin token is not valid.",
+            scheme,
+        )),
+        None => Err(ApiError::unauthorized(
+            "Admin routes need Authorization: Bearer <ADMIN_TOKEN>.",
+            scheme,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_ids_follow_the_allowed_alphabet() {
+        assert!(is_valid_actor("alice.smith:42_x-y"));
+        assert!(!is_valid_actor(""));
+        assert!(!is_valid_actor("has space"));
+        assert!(!is_valid_actor("{tag}"));
+        assert!(!is_valid_actor(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn new_keys_carry_their_id() {
+        let (key_id, key) = new_api_key();
+        assert_eq!(key_id_of(&key), Some(key_id.as_str()));
+        assert_eq!(key_id_of("tok_short_x"), None);
+        assert_eq!(key_id_of("not-a-key"), None);
+    }
+
+    #[test]
+    fn constant_time_comparison_is_equality() {
+        assert!(constant_time_eq("secret-token-123", "secret-token-123"));
+        assert!(!constant_time_eq("secret-token-123", "secret-token-124"));
+        assert!(!constant_time_eq("a", "ab"));
+    }
+}

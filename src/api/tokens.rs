@@ -1,0 +1,209 @@
+//! The caller's tokens: `GET /api/balance` and `GET /api/ledger`.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+
+use super::{
+    ApiTags, auth,
+    error::{ApiError, doc},
+    gate, rfc3339_ms,
+};
+use crate::{
+    config::Settings,
+    store::{Clock, Store, keys::Slot, ledger::LedgerEntry as StoredEntry},
+};
+
+const ERRORS: u32 = doc::BASE | doc::UNAUTHORIZED | doc::RATE_LIMITED | doc::INVALID;
+const DAY_MS: u64 = 86_400_000;
+
+pub struct TokensApi {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+}
+
+/// The caller's balance.
+#[derive(Debug, Object)]
+pub struct Balance {
+    pub actor_id: String,
+    /// Tokens available now (never negative).
+    pub balance: i64,
+    /// A balance below this is topped up to it on the first use of each UTC day.
+    pub daily_allowance: i64,
+    /// Start of the next UTC day, when the allowance applies again (RFC 3339).
+    pub next_allowance_at: String,
+    /// Last change of the balance (RFC 3339); absent if it never changed.
+    #[oai(skip_serializing_if_is_none)]
+    pub updated_at: Option<String>,
+}
+
+/// Kind of a ledger entry.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// The daily allowance top-up.
+    DailyGrant,
+    /// Tokens credited by an administrator.
+    Grant,
+    /// A computed simulation was charged.
+    Spend,
+    /// A charge returned because its request never finished (lease expired).
+    Release,
+    /// A charge returned because its request failed.
+    Refund,
+}
+
+/// One balance change. The balance always equals the sum of the entries' amounts.
+#[derive(Debug, Object)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub kind: EntryKind,
+    /// Signed change of the balance.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    /// The request that caused the change (empty for the daily allowance).
+    pub request_id: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// A page of the ledger, newest first.
+#[derive(Debug, Object)]
+pub struct LedgerPage {
+    pub actor_id: String,
+    pub entries: Vec<LedgerEntry>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+fn entry(stored: StoredEntry) -> LedgerEntry {
+    let kind = match stored.kind.as_str() {
+        "daily_grant" => EntryKind::DailyGrant,
+        "grant" => EntryKind::Grant,
+        "spend" => EntryKind::Spend,
+        "release" => EntryKind::Release,
+        _ => EntryKind::Refund,
+    };
+    LedgerEntry {
+        id: stored.id,
+        kind,
+        amount: stored.amount,
+        balance_after: stored.balance_after,
+        reason: stored.reason,
+        request_id: stored.request_id,
+        at: rfc3339_ms(stored.at_ms),
+    }
+}
+
+/// Cursors are opaque to clients: the hex of the last entry id they saw.
+fn encode_cursor(id: &str) -> String {
+    hex::encode(id)
+}
+
+fn decode_cursor<const D: u32>(cursor: &str) -> Result<String, ApiError<D>> {
+    let invalid = || ApiError::invalid("cursor: not a cursor returned by this API");
+    let bytes = hex::decode(cursor).map_err(|_| invalid())?;
+    let id = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let valid = id.split_once('-').is_some_and(|(ms, seq)| {
+        !ms.is_empty()
+            && !seq.is_empty()
+            && ms.bytes().all(|b| b.is_ascii_digit())
+            && seq.bytes().all(|b| b.is_ascii_digit())
+    });
+    if valid { Ok(id) } else { Err(invalid()) }
+}
+
+impl TokensApi {
+    async fn admit(&self, req: &Request) -> Result<String, ApiError<ERRORS>> {
+        let actor = auth::caller(&self.settings, &self.store, req).await?;
+        gate::admit(
+            &self.settings,
+            &self.store,
+            &Slot::Actor(actor.clone()),
+            Some(gate::api_rate_limit(&self.settings)),
+            None,
+        )
+        .await?;
+        Ok(actor)
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Tokens")]
+impl TokensApi {
+    /// The caller's token balance.
+    ///
+    /// Reading the balance also applies the daily allowance and returns the charges of
+    /// requests that never finished.
+    #[oai(path = "/api/balance", method = "get")]
+    async fn balance(
+        &self,
+        req: &Request,
+        _auth: auth::CallerAuth,
+    ) -> Result<Json<Balance>, ApiError<ERRORS>> {
+        let actor = self.admit(req).await?;
+        let account = self
+            .store
+            .account(&actor, self.settings.daily_tokens, None, Clock::Redis)
+            .await?;
+        let next_day = (account.now_ms / DAY_MS + 1) * DAY_MS;
+        Ok(Json(Balance {
+            actor_id: actor,
+            balance: account.balance,
+            daily_allowance: self.settings.daily_tokens,
+            next_allowance_at: rfc3339_ms(next_day),
+            updated_at: (account.updated_ms > 0).then(|| rfc3339_ms(account.updated_ms)),
+        }))
+    }
+
+    /// The caller's ledger entries, newest first.
+    #[oai(path = "/api/ledger", method = "get")]
+    async fn ledger(
+        &self,
+        req: &Request,
+        _auth: auth::CallerAuth,
+        /// Entries per page, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<LedgerPage>, ApiError<ERRORS>> {
+        let cursor = cursor.0.as_deref().map(decode_cursor).transpose()?;
+        let actor = self.admit(req).await?;
+        let limit = limit.0.unwrap_or(20);
+        let account = self
+            .store
+            .account(
+                &actor,
+                self.settings.daily_tokens,
+                Some((limit, cursor.as_deref())),
+                Clock::Redis,
+            )
+            .await?;
+        let next_cursor = account
+            .has_more
+            .then(|| account.entries.last().map(|e| encode_cursor(&e.id)))
+            .flatten();
+        Ok(Json(LedgerPage {
+            actor_id: actor,
+            entries: account.entries.into_iter().map(entry).collect(),
+            next_cursor,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let cursor = encode_cursor("1732560000000-3");
+        assert_eq!(decode_cursor::<0>(&cursor).unwrap(), "1732560000000-3");
+        assert!(decode_cursor::<0>("zz").is_err());
+        assert!(decode_cursor::<0>(&hex::encode("1-2-3")).is_err());
+        assert!(decode_cursor::<0>(&hex::encode("+")).is_err());
+    }
+}

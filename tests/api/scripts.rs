@@ -1,0 +1,488 @@
+//! Each account, admission and key script on its own against real Redis, with the clock
+//! driven through the scripts' time input: happy path, a denial that writes nothing, and
+//! survival of SCRIPT FLUSH.
+
+use trickster_oracle::{
+    config::Settings,
+    store::{
+        Clock, Store,
+        admission::{Admission, IdempotencyClaim, IdempotencyMode, RateLimit},
+        keys::Slot,
+        ledger::{Account, ClaimEnd, GrantOutcome, HoldEnd, HoldOutcome},
+    },
+};
+
+use crate::helpers::{TestConfig, shared_redis_url};
+
+const DAY_MS: u64 = 86_400_000;
+/// Noon of some UTC day.
+const T0: u64 = 20_000 * DAY_MS + DAY_MS / 2;
+const DAILY: i64 = 5;
+
+struct Fixture {
+    store: Store,
+    redis: redis::aio::MultiplexedConnection,
+    prefix: String,
+}
+
+async fn fixture() -> Fixture {
+    let config = TestConfig::new(&shared_redis_url());
+    let store = Store::new(&Settings::from_map(&config.vars).unwrap()).unwrap();
+    let redis = redis::Client::open(config.vars["REDIS_URL"].as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    Fixture {
+        store,
+        redis,
+        prefix: config.vars["REDIS_KEY_PREFIX"].clone(),
+    }
+}
+
+impl Fixture {
+    async fn account(&self, actor: &str, at: u64) -> Account {
+        self.store
+            .account(actor, DAILY, Some((100, None)), Clock::At(at))
+            .await
+            .unwrap()
+    }
+
+    async fn hold(&self, actor: &str, id: &str, at: u64) -> HoldOutcome {
+        self.store
+            .hold(
+                actor,
+                DAILY,
+                1,
+                id,
+                1_000,
+                "req",
+                "simulation",
+                Clock::At(at),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Every key under this fixture's prefix with its value type, for "nothing was written".
+    async fn snapshot(&mut self) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut self.redis)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut out = Vec::new();
+        for key in keys {
+            let dump: Option<Vec<u8>> = redis::cmd("DUMP")
+                .arg(&key)
+                .query_async(&mut self.redis)
+                .await
+                .unwrap();
+            out.push(format!("{key}={}", hex::encode(dump.unwrap_or_default())));
+        }
+        out
+    }
+
+    async fn script_flush(&mut self) {
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut self.redis)
+            .await
+            .unwrap();
+    }
+}
+
+fn assert_entries_sum_to_balance(account: &Account) {
+    let sum: i64 = account.entries.iter().map(|e| e.amount).sum();
+    assert_eq!(sum, account.balance, "{:?}", account.entries);
+}
+
+#[tokio::test]
+async fn the_daily_allowance_applies_once_per_utc_day() {
+    let f = fixture().await;
+
+    let first = f.account("ann", T0).await;
+    assert_eq!(first.balance, DAILY);
+    f.hold("ann", "h1", T0).await;
+    f.store
+        .settle("ann", Some(("h1", HoldEnd::Commit)), None, Clock::At(T0))
+        .await
+        .unwrap();
+    let same_day = f.account("ann", T0 + 3_600_000).await;
+    let next_day = f.account("ann", T0 + DAY_MS).await;
+
+    assert_eq!(
+        same_day.balance,
+        DAILY - 1,
+        "no second allowance on the same day"
+    );
+    assert_eq!(next_day.balance, DAILY, "topped up on the next UTC day");
+    let grants = next_day
+        .entries
+        .iter()
+        .filter(|e| e.kind == "daily_grant")
+        .count();
+    assert_eq!(grants, 2);
+    assert_eq!(
+        next_day.entries[0].amount, 1,
+        "the top-up fills the gap only"
+    );
+    assert_entries_sum_to_balance(&next_day);
+}
+
+#[tokio::test]
+async fn a_balance_above_the_allowance_is_not_topped_up() {
+    let f = fixture().await;
+    f.store
+        .grant("ben", DAILY, 10, "gift", "req", "g1", 60, Clock::At(T0))
+        .await
+        .unwrap();
+
+    let tomorrow = f.account("ben", T0 + DAY_MS).await;
+
+    assert_eq!(tomorrow.balance, DAILY + 10);
+    assert_entries_sum_to_balance(&tomorrow);
+}
+
+#[tokio::test]
+async fn a_hold_that_never_settles_is_released_after_its_lease() {
+    let f = fixture().await;
+    assert!(matches!(
+        f.hold("cat", "h1", T0).await,
+        HoldOutcome::Held { balance: 4 }
+    ));
+
+    let during = f.account("cat", T0 + 999).await;
+    let after = f.account("cat", T0 + 1_000).await;
+
+    assert_eq!((during.balance, during.open_holds), (4, 1));
+    assert_eq!((after.balance, after.open_holds), (5, 0));
+    assert_eq!(after.entries[0].kind, "release");
+    assert_eq!(after.entries[0].amount, 1);
+    assert_entries_sum_to_balance(&after);
+    let late = f
+        .store
+        .settle(
+            "cat",
+            Some(("h1", HoldEnd::Commit)),
+            None,
+            Clock::At(T0 + 2_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(late.hold, "expired", "a late commit cannot charge twice");
+}
+
+#[tokio::test]
+async fn a_refunded_hold_returns_the_token_with_a_refund_entry() {
+    let f = fixture().await;
+    f.hold("dan", "h1", T0).await;
+
+    let settled = f
+        .store
+        .settle(
+            "dan",
+            Some((
+                "h1",
+                HoldEnd::Refund {
+                    reason: "engine failed",
+                },
+            )),
+            None,
+            Clock::At(T0 + 10),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(settled.hold, "refunded");
+    let account = f.account("dan", T0 + 20).await;
+    assert_eq!(account.balance, DAILY);
+    assert_eq!(account.entries[0].kind, "refund");
+    assert_entries_sum_to_balance(&account);
+}
+
+#[tokio::test]
+async fn an_insufficient_hold_writes_nothing() {
+    let mut f = fixture().await;
+    for i in 0..DAILY {
+        f.hold("eve", &format!("h{i}"), T0).await;
+    }
+    let before = f.snapshot().await;
+
+    let denied = f.hold("eve", "one-too-many", T0 + 1).await;
+
+    assert_eq!(denied, HoldOutcome::Insufficient { balance: 0 });
+    assert_eq!(f.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_grant_applies_once_per_grant_id() {
+    let f = fixture().await;
+
+    let first = f
+        .store
+        .grant("fay", DAILY, 3, "gift", "r1", "g-1", 60, Clock::At(T0))
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .grant("fay", DAILY, 3, "gift", "r2", "g-1", 60, Clock::At(T0 + 1))
+        .await
+        .unwrap();
+
+    let GrantOutcome::Granted { balance, entry_id } = first else {
+        panic!("first grant applies: {first:?}");
+    };
+    assert_eq!(balance, DAILY + 3);
+    assert_eq!(
+        again,
+        GrantOutcome::Duplicate {
+            balance: DAILY + 3,
+            entry_id
+        }
+    );
+    assert_entries_sum_to_balance(&f.account("fay", T0 + 2).await);
+}
+
+#[tokio::test]
+async fn the_bucket_admits_the_burst_then_refills_at_the_configured_rate() {
+    let mut f = fixture().await;
+    let slot = Slot::Actor("gus".into());
+    let limit = RateLimit {
+        capacity: 3,
+        per_minute: 60,
+    };
+    let store = f.store.clone();
+    let admit = |at: u64| {
+        let store = store.clone();
+        let slot = slot.clone();
+        async move {
+            store
+                .admit(&slot, limit, None, Clock::At(at))
+                .await
+                .unwrap()
+        }
+    };
+
+    for expected_remaining in [2, 1, 0] {
+        let (admission, state) = admit(T0).await;
+        assert_eq!(admission, Admission::Admitted);
+        assert_eq!(state.remaining, expected_remaining);
+    }
+    let before = f.snapshot().await;
+    let (denied, state) = admit(T0 + 400).await;
+    assert_eq!(denied, Admission::Limited);
+    assert_eq!(
+        state.retry_in_ms, 600,
+        "one token per second, 400 ms elapsed"
+    );
+    assert_eq!(f.snapshot().await, before, "a denial consumes nothing");
+
+    let (refilled, _) = admit(T0 + 1_000).await;
+    let (empty_again, _) = admit(T0 + 1_000).await;
+    let (after_three_seconds, state) = admit(T0 + 4_000).await;
+
+    assert_eq!(refilled, Admission::Admitted);
+    assert_eq!(empty_again, Admission::Limited);
+    assert_eq!(after_three_seconds, Admission::Admitted);
+    assert_eq!(state.remaining, 2, "refill is capped at the burst");
+}
+
+#[tokio::test]
+async fn an_idempotency_claim_replays_conflicts_and_mismatches() {
+    let f = fixture().await;
+    let slot = Slot::Actor("hal".into());
+    let unlimited = RateLimit {
+        capacity: 0,
+        per_minute: 1,
+    };
+    let claim = |body: &str| IdempotencyClaim {
+        scope: "test",
+        key_hash: IdempotencyClaim::hash("key-1"),
+        body_hash: IdempotencyClaim::hash(body),
+        owner: format!("owner-{body}"),
+        ttl_seconds: 60,
+        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
+    };
+    let first = claim("a");
+
+    let (claimed, _) = f
+        .store
+        .admit(&slot, unlimited, Some(&first), Clock::Redis)
+        .await
+        .unwrap();
+    let (running, _) = f
+        .store
+        .admit(&slot, unlimited, Some(&claim("a")), Clock::Redis)
+        .await
+        .unwrap();
+    f.store
+        .settle(
+            "hal",
+            None,
+            Some((
+                &first,
+                ClaimEnd::Store {
+                    status: 200,
+                    body: "{\"ok\":true}",
+                    ttl_seconds: 60,
+                },
+            )),
+            Clock::Redis,
+        )
+        .await
+        .unwrap();
+    let (replayed, _) = f
+        .store
+        .admit(&slot, unlimited, Some(&claim("a")), Clock::Redis)
+        .await
+        .unwrap();
+    let (mismatch, _) = f
+        .store
+        .admit(&slot, unlimited, Some(&claim("b")), Clock::Redis)
+        .await
+        .unwrap();
+
+    assert_eq!(claimed, Admission::Admitted);
+    assert!(matches!(running, Admission::InFlight { retry_in_ms } if retry_in_ms <= 5_000));
+    assert_eq!(
+        replayed,
+        Admission::Replay {
+            status: 200,
+            body: "{\"ok\":true}".into()
+        }
+    );
+    assert_eq!(mismatch, Admission::Mismatch);
+}
+
+#[tokio::test]
+async fn a_forgotten_claim_lets_a_retry_run_again() {
+    let f = fixture().await;
+    let slot = Slot::Actor("ida".into());
+    let unlimited = RateLimit {
+        capacity: 0,
+        per_minute: 1,
+    };
+    let claim = IdempotencyClaim {
+        scope: "test",
+        key_hash: IdempotencyClaim::hash("k"),
+        body_hash: IdempotencyClaim::hash("body"),
+        owner: "first".into(),
+        ttl_seconds: 60,
+        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
+    };
+    f.store
+        .admit(&slot, unlimited, Some(&claim), Clock::Redis)
+        .await
+        .unwrap();
+
+    f.store
+        .settle("ida", None, Some((&claim, ClaimEnd::Forget)), Clock::Redis)
+        .await
+        .unwrap();
+    let retry = IdempotencyClaim {
+        owner: "second".into(),
+        ..claim.clone()
+    };
+    let (admission, _) = f
+        .store
+        .admit(&slot, unlimited, Some(&retry), Clock::Redis)
+        .await
+        .unwrap();
+
+    assert_eq!(admission, Admission::Admitted);
+}
+
+#[tokio::test]
+async fn account_scripts_survive_script_flush() {
+    let mut f = fixture().await;
+    f.account("jon", T0).await;
+    f.script_flush().await;
+
+    let held = f.hold("jon", "h1", T0).await;
+    f.script_flush().await;
+    let settled = f
+        .store
+        .settle("jon", Some(("h1", HoldEnd::Commit)), None, Clock::At(T0))
+        .await
+        .unwrap();
+    f.script_flush().await;
+    let granted = f
+        .store
+        .grant("jon", DAILY, 1, "gift", "r", "g", 60, Clock::At(T0))
+        .await
+        .unwrap();
+    f.script_flush().await;
+    let (admitted, _) = f
+        .store
+        .admit(
+            &Slot::Actor("jon".into()),
+            RateLimit {
+                capacity: 1,
+                per_minute: 1,
+            },
+            None,
+            Clock::At(T0),
+        )
+        .await
+        .unwrap();
+    f.script_flush().await;
+    let revoked = f
+        .store
+        .api_key_revoke("0123456789abcdef", T0)
+        .await
+        .unwrap();
+
+    assert!(matches!(held, HoldOutcome::Held { .. }));
+    assert_eq!(settled.hold, "committed");
+    assert!(matches!(granted, GrantOutcome::Granted { .. }));
+    assert_eq!(admitted, Admission::Admitted);
+    assert!(!revoked, "unknown key");
+    assert_entries_sum_to_balance(&f.account("jon", T0).await);
+}
+
+#[tokio::test]
+async fn ledger_pages_walk_back_through_every_entry() {
+    let f = fixture().await;
+    for i in 0..7 {
+        f.store
+            .grant(
+                "kim",
+                DAILY,
+                1,
+                "gift",
+                "r",
+                &format!("g{i}"),
+                60,
+                Clock::At(T0 + i),
+            )
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = f
+            .store
+            .account(
+                "kim",
+                DAILY,
+                Some((3, cursor.as_deref())),
+                Clock::At(T0 + 10),
+            )
+            .await
+            .unwrap();
+        seen.extend(page.entries.iter().map(|e| e.id.clone()));
+        if !page.has_more {
+            break;
+        }
+        cursor = page.entries.last().map(|e| e.id.clone());
+    }
+
+    assert_eq!(seen.len(), 8, "7 grants and the first daily allowance");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(sorted.len(), 8, "no entry twice");
+}

@@ -1,0 +1,522 @@
+//! Tokens, idempotency, rate limits and identity through HTTP, across several instances
+//! on one Redis.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, TestConfig, assert_problem, json_body, shared_redis_url, spawn_app_with,
+};
+
+const ADMIN: &str = "admin-token-for-tests-0123";
+
+fn config() -> TestConfig {
+    TestConfig::new(&shared_redis_url()).set("ADMIN_TOKEN", ADMIN)
+}
+
+async fn three(config: TestConfig) -> [TestApp; 3] {
+    let a = spawn_app_with(config).await;
+    let b = a.sibling().await;
+    let c = a.sibling().await;
+    [a, b, c]
+}
+
+async fn simulate(
+    app: &TestApp,
+    actor: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/simulate"))
+        .header("X-Actor-ID", actor)
+        .json(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request.send().await.expect("request sent")
+}
+
+async fn ledger(app: &TestApp, actor: &str) -> Value {
+    json_body(
+        app.client
+            .get(app.url("/api/ledger?limit=100"))
+            .header("X-Actor-ID", actor)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn balance(app: &TestApp, actor: &str) -> i64 {
+    let body = json_body(
+        app.client
+            .get(app.url("/api/balance"))
+            .header("X-Actor-ID", actor)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    body["balance"].as_i64().unwrap()
+}
+
+fn sum_of_entries(ledger: &Value) -> i64 {
+    ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["amount"].as_i64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn the_balance_starts_at_the_daily_allowance() {
+    let app = spawn_app_with(config()).await;
+
+    let body = json_body(
+        app.client
+            .get(app.url("/api/balance"))
+            .header("X-Actor-ID", "newcomer")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    assert_eq!(body["actor_id"], "newcomer");
+    assert_eq!(body["balance"], 5);
+    assert_eq!(body["daily_allowance"], 5);
+    assert!(
+        body["next_allowance_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00.000Z")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_misses_over_three_instances_never_overdraw() {
+    let apps = three(config().set("RATE_LIMIT_BURST", "1000")).await;
+
+    let responses = join_all((0..60).map(|seed| {
+        let app = &apps[seed % 3];
+        async move {
+            simulate(
+                app,
+                "spender",
+                &json!({ "event_id": "demo_001", "seed": seed, "iterations": 200 }),
+                None,
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    }))
+    .await;
+
+    let ok = responses.iter().filter(|s| **s == 200).count();
+    let denied = responses.iter().filter(|s| **s == 402).count();
+    assert_eq!((ok, denied), (5, 55), "{responses:?}");
+    assert_eq!(balance(&apps[1], "spender").await, 0);
+    let ledger = ledger(&apps[2], "spender").await;
+    assert_eq!(sum_of_entries(&ledger), 0);
+}
+
+#[tokio::test]
+async fn an_insufficient_balance_is_a_402_with_required_and_available() {
+    let app = spawn_app_with(config().set("SIMULATION_COST", "7")).await;
+
+    let response = simulate(
+        &app,
+        "poor",
+        &json!({ "event_id": "demo_001", "seed": 1 }),
+        None,
+    )
+    .await;
+
+    let problem = assert_problem(response, 402, "insufficient_tokens").await;
+    assert_eq!(
+        (problem["required"].as_i64(), problem["available"].as_i64()),
+        (Some(7), Some(5))
+    );
+}
+
+#[tokio::test]
+async fn one_idempotency_key_over_three_instances_runs_and_charges_once() {
+    let apps = three(config().set("RATE_LIMIT_BURST", "1000")).await;
+    let body = json!({ "event_id": "demo_002", "iterations": 200_000 });
+
+    let responses = join_all((0..12).map(|i| {
+        let app = &apps[i % 3];
+        let body = body.clone();
+        async move {
+            let response = simulate(app, "retrier", &body, Some("order-42")).await;
+            let status = response.status().as_u16();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            let retry_after = response.headers().contains_key("retry-after");
+            (status, replayed, retry_after, json_body(response).await)
+        }
+    }))
+    .await;
+
+    let fresh: Vec<_> = responses.iter().filter(|r| r.0 == 200 && !r.1).collect();
+    let replays = responses.iter().filter(|r| r.0 == 200 && r.1).count();
+    let conflicts = responses.iter().filter(|r| r.0 == 409).count();
+    assert_eq!(fresh.len(), 1, "exactly one execution");
+    assert_eq!(replays + conflicts, 11);
+    assert!(
+        responses.iter().filter(|r| r.0 == 409).all(|r| r.2),
+        "409 has Retry-After"
+    );
+    for replay in responses.iter().filter(|r| r.1) {
+        assert_eq!(replay.3["meta"]["idempotency_replay"], true);
+        assert_eq!(replay.3["seed"], fresh[0].3["seed"], "the stored response");
+    }
+    assert_eq!(balance(&apps[0], "retrier").await, 4, "one charge");
+
+    let late = simulate(&apps[1], "retrier", &body, Some("order-42")).await;
+    assert_eq!(late.headers()["idempotent-replayed"], "true");
+    let other_body = simulate(
+        &apps[2],
+        "retrier",
+        &json!({ "event_id": "demo_003" }),
+        Some("order-42"),
+    )
+    .await;
+    assert_problem(other_body, 422, "idempotency_key_mismatch").await;
+    let other_actor = simulate(&apps[0], "someone-else", &body, Some("order-42")).await;
+    assert_eq!(other_actor.status(), 200);
+    assert!(
+        !other_actor.headers().contains_key("idempotent-replayed"),
+        "keys are per actor"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_402_is_replayed_and_the_alternative_header_is_accepted() {
+    let app = spawn_app_with(config().set("SIMULATION_COST", "9")).await;
+    let body = json!({ "event_id": "demo_001", "seed": 3 });
+
+    let first = app
+        .client
+        .post(app.url("/api/simulate"))
+        .header("X-Actor-ID", "broke")
+        .header("X-Idempotency-Key", "k")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let again = simulate(&app, "broke", &body, Some("k")).await;
+
+    assert_eq!(first.status(), 402);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_problem(again, 402, "insufficient_tokens").await;
+}
+
+#[tokio::test]
+async fn the_burst_is_exact_across_three_instances() {
+    let apps = three(
+        config()
+            .set("RATE_LIMIT_BURST", "9")
+            .set("RATE_LIMIT_PER_MINUTE", "6"),
+    )
+    .await;
+
+    let responses = join_all((0..30).map(|i| {
+        let app = &apps[i % 3];
+        async move {
+            app.client
+                .get(app.url("/api/events"))
+                .header("X-Actor-ID", "burster")
+                .send()
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+
+    let admitted = responses.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(admitted, 9);
+    for response in responses.into_iter().filter(|r| r.status() == 429) {
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (1..=10).contains(&retry_after),
+            "one token per 10 s: {retry_after}"
+        );
+        assert!(
+            response.headers()["ratelimit"]
+                .to_str()
+                .unwrap()
+                .contains("r=0")
+        );
+        let problem = assert_problem(response, 429, "rate_limited").await;
+        assert_eq!(problem["retry_after_seconds"].as_u64(), Some(retry_after));
+    }
+}
+
+#[tokio::test]
+async fn the_bucket_refills_at_the_configured_rate() {
+    // 6000 per minute: one token every 10 ms.
+    let app = spawn_app_with(
+        config()
+            .set("RATE_LIMIT_BURST", "2")
+            .set("RATE_LIMIT_PER_MINUTE", "6000"),
+    )
+    .await;
+    let get = || {
+        app.client
+            .get(app.url("/api/events"))
+            .header("X-Actor-ID", "refill")
+            .send()
+    };
+    get().await.unwrap();
+    get().await.unwrap();
+    let limited = get().await.unwrap();
+    assert_eq!(limited.status(), 429);
+
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let refilled = get().await.unwrap();
+
+    assert_eq!(refilled.status(), 200);
+    let header = refilled.headers()["ratelimit-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header, "\"default\";q=2;w=1");
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_limited_by_address_and_system_routes_never() {
+    let app = spawn_app_with(config().set("RATE_LIMIT_BURST", "2")).await;
+
+    let statuses: Vec<u16> = join_all((0..4).map(|_| app.get("/api/events")))
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let health: Vec<u16> = join_all((0..10).map(|_| app.get("/health")))
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2);
+    assert!(health.iter().all(|s| *s == 200));
+    assert!(!app.get("/health").await.headers().contains_key("ratelimit"));
+}
+
+async fn admin_post(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut request = app.client.post(app.url(path)).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_token_and_vanish_without_one() {
+    let app = spawn_app_with(config()).await;
+    let disabled = spawn_app_with(TestConfig::new(&shared_redis_url())).await;
+    let grant = json!({ "actor_id": "alice", "amount": 3 });
+
+    let missing = admin_post(&app, "/api/admin/grants", None, &grant).await;
+    let wrong = admin_post(
+        &app,
+        "/api/admin/grants",
+        Some("wrong-token-0123456789"),
+        &grant,
+    )
+    .await;
+    let off = admin_post(&disabled, "/api/admin/grants", Some(ADMIN), &grant).await;
+
+    assert!(missing.headers().contains_key("www-authenticate"));
+    assert_problem(missing, 401, "unauthorized").await;
+    assert_problem(wrong, 401, "unauthorized").await;
+    assert_problem(off, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn an_idempotent_grant_credits_once() {
+    let app = spawn_app_with(config()).await;
+    let grant = json!({ "actor_id": "granted", "amount": 4, "reason": "course" });
+    let send = |body: Value| {
+        app.client
+            .post(app.url("/api/admin/grants"))
+            .bearer_auth(ADMIN)
+            .header("Idempotency-Key", "grant-1")
+            .json(&body)
+            .send()
+    };
+
+    let first = json_body(send(grant.clone()).await.unwrap()).await;
+    let second = json_body(send(grant.clone()).await.unwrap()).await;
+    let other = send(json!({ "actor_id": "granted", "amount": 5 }))
+        .await
+        .unwrap();
+
+    assert_eq!(first["balance"], 9);
+    assert_eq!(second["idempotency_replay"], true);
+    assert_eq!(second["entry_id"], first["entry_id"]);
+    assert_problem(other, 422, "idempotency_key_mismatch").await;
+    assert_eq!(balance(&app, "granted").await, 9);
+    let ledger = ledger(&app, "granted").await;
+    assert_eq!(ledger["entries"][0]["kind"], "grant");
+    assert_eq!(ledger["entries"][0]["reason"], "course");
+    assert_eq!(sum_of_entries(&ledger), 9);
+}
+
+#[tokio::test]
+async fn api_key_mode_authenticates_by_key_and_ignores_the_actor_header() {
+    let app = spawn_app_with(config().set("AUTH_MODE", "api_key")).await;
+    let created = admin_post(
+        &app,
+        "/api/admin/api-keys",
+        Some(ADMIN),
+        &json!({ "actor_id": "keyholder" }),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let created = json_body(created).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let get_balance = |key: Option<String>| {
+        let mut request = app
+            .client
+            .get(app.url("/api/balance"))
+            .header("X-Actor-ID", "impostor");
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+
+    let ok = json_body(get_balance(Some(key.clone())).await.unwrap()).await;
+    let missing = get_balance(None).await.unwrap();
+    let unknown = get_balance(Some(format!("{}x", &key[..key.len() - 1])))
+        .await
+        .unwrap();
+
+    assert_eq!(ok["actor_id"], "keyholder", "X-Actor-ID is ignored");
+    assert!(
+        missing.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_problem(missing, 401, "unauthorized").await;
+    assert_problem(unknown, 401, "unauthorized").await;
+
+    let revoked = app
+        .client
+        .delete(app.url(&format!(
+            "/api/admin/api-keys/{}",
+            created["key_id"].as_str().unwrap()
+        )))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let after = get_balance(Some(key)).await.unwrap();
+    let problem = assert_problem(after, 401, "unauthorized").await;
+    assert!(problem["detail"].as_str().unwrap().contains("revoked"));
+    let again = app
+        .client
+        .delete(app.url("/api/admin/api-keys/ffffffffffffffff"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(again, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn api_keys_are_stored_only_as_hashes() {
+    let app = spawn_app_with(config()).await;
+    let created = json_body(
+        admin_post(
+            &app,
+            "/api/admin/api-keys",
+            Some(ADMIN),
+            &json!({ "actor_id": "hashed", "label": "laptop" }),
+        )
+        .await,
+    )
+    .await;
+    let key = created["key"].as_str().unwrap();
+    let mut redis = app.redis_conn().await;
+
+    let record: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!(
+            "{}:{{k:{}}}:key",
+            app.config.vars["REDIS_KEY_PREFIX"],
+            created["key_id"].as_str().unwrap()
+        ))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    assert_eq!(record["actor_id"], "hashed");
+    assert!(
+        record
+            .values()
+            .all(|v| !v.contains(key) && !key.ends_with(v.as_str()))
+    );
+    assert_eq!(record["key_hash"].len(), 64);
+}
+
+#[tokio::test]
+async fn the_ledger_is_paginated_newest_first() {
+    let app = spawn_app_with(config().set("RATE_LIMIT_BURST", "100")).await;
+    for i in 0..3 {
+        simulate(
+            &app,
+            "pager",
+            &json!({ "event_id": "demo_001", "seed": 100 + i, "iterations": 100 }),
+            None,
+        )
+        .await;
+    }
+    let page = |cursor: Option<String>| {
+        let mut url = app.url("/api/ledger?limit=2");
+        if let Some(cursor) = cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        app.client.get(url).header("X-Actor-ID", "pager").send()
+    };
+
+    let first = json_body(page(None).await.unwrap()).await;
+    let second = json_body(
+        page(first["next_cursor"].as_str().map(str::to_owned))
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    assert_eq!(first["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(first["entries"][0]["balance_after"], 2, "newest first");
+    assert_eq!(second["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(second["entries"][1]["kind"], "daily_grant");
+    assert!(second.get("next_cursor").is_none());
+    let bad = page(Some("not-a-cursor".into())).await.unwrap();
+    assert_problem(bad, 400, "invalid_request").await;
+    let too_many = app
+        .client
+        .get(app.url("/api/ledger?limit=101"))
+        .header("X-Actor-ID", "pager")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(too_many, 400, "invalid_request").await;
+}
