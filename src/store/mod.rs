@@ -4,7 +4,9 @@
 //! request shares it (Redis pipelines concurrent commands on one socket), it reconnects in the
 //! background after a failure, and it is created lazily so the service starts — and answers
 //! `/health` — while Redis is still down. `docs/REDIS.md` explains why this beats a pool
-//! here, with the measurement.
+//! here, with the measurement. With `REDIS_CLUSTER_URLS` the same calls go through the
+//! cluster client instead (EVALSHA is routed by its first key; every script's keys share a
+//! slot), with no other change.
 //!
 //! Every call is bounded by `REDIS_TIMEOUT_MS` end to end (including a NOSCRIPT reload), so a
 //! slow or absent Redis turns into a [`StoreError`] — a 503 for the client — and never a hang.
@@ -19,10 +21,15 @@ pub mod scripts;
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use redis::{
-    FromRedisValue, ScriptInvocation,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+    Cmd, FromRedisValue, Pipeline, RedisFuture, ScriptInvocation, Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    cluster::ClusterClient,
+    cluster_async::ClusterConnection,
 };
+use tokio::sync::Mutex;
 
 use crate::config::{RedisTarget, Settings};
 pub use keys::Keys;
@@ -70,10 +77,71 @@ impl Clock {
     }
 }
 
+/// The connection to one server or to a cluster.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterHandle),
+}
+
+/// A cluster connection made on first use (so startup does not need the cluster), then
+/// shared; the cluster client refreshes its slot map and reconnects nodes by itself.
+#[derive(Clone)]
+struct ClusterHandle {
+    client: ClusterClient,
+    conn: Arc<Mutex<Option<ClusterConnection>>>,
+}
+
+impl ClusterHandle {
+    async fn get(&self) -> redis::RedisResult<ClusterConnection> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn = self.client.get_async_connection().await?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+/// A connection ready for one call.
+enum Active {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Active {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Active::Single(c) => c.req_packed_command(cmd),
+            Active::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Active::Single(c) => c.get_db(),
+            Active::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// Handle to the shared state. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: Connection,
     keys: Keys,
     timeout: Duration,
 }
@@ -84,25 +152,31 @@ impl Store {
         // rustls needs a process-wide crypto provider for rediss:// URLs; a second call
         // (several instances in one test process) finds it installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let url = match &settings.redis {
-            RedisTarget::Single(url) => url.clone(),
-            RedisTarget::Cluster(_) => {
-                return Err(StoreError::Redis(redis::RedisError::from((
-                    redis::ErrorKind::Client,
-                    "REDIS_CLUSTER_URLS is not supported by this build",
-                ))));
+        let conn = match &settings.redis {
+            RedisTarget::Single(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(settings.redis_timeout))
+                    .set_response_timeout(Some(settings.redis_timeout))
+                    // Reconnect attempts happen in the background; a request never waits
+                    // for more than one attempt, and our own timeout bounds it anyway.
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_secs(1));
+                Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
+            }
+            RedisTarget::Cluster(urls) => {
+                let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                    .connection_timeout(settings.redis_timeout)
+                    .response_timeout(settings.redis_timeout)
+                    .retries(1)
+                    .build()?;
+                Connection::Cluster(ClusterHandle {
+                    client,
+                    conn: Arc::default(),
+                })
             }
         };
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.redis_timeout))
-            .set_response_timeout(Some(settings.redis_timeout))
-            // Reconnect attempts happen in the background; a request never waits for more
-            // than one attempt, and our own timeout bounds it anyway.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
             conn,
             keys: Keys::new(settings.redis_key_prefix.clone()),
@@ -121,11 +195,20 @@ impl Store {
         Ok(started.elapsed())
     }
 
+    async fn active(&self) -> redis::RedisResult<Active> {
+        Ok(match &self.conn {
+            Connection::Single(conn) => Active::Single(conn.clone()),
+            Connection::Cluster(handle) => Active::Cluster(handle.get().await?),
+        })
+    }
+
     /// Runs one command within the timeout.
     pub async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
-        self.bounded("command", async move { cmd.query_async(&mut conn).await })
-            .await
+        self.bounded("command", async move {
+            let mut conn = self.active().await?;
+            cmd.query_async(&mut conn).await
+        })
+        .await
     }
 
     /// Runs one script (EVALSHA, reloaded on NOSCRIPT) within the timeout.
@@ -134,13 +217,12 @@ impl Store {
         name: &'static str,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
         let started = Instant::now();
         let result = self
-            .bounded(
-                name,
-                async move { invocation.invoke_async(&mut conn).await },
-            )
+            .bounded(name, async move {
+                let mut conn = self.active().await?;
+                invocation.invoke_async(&mut conn).await
+            })
             .await;
         crate::metrics::record_script(name, started.elapsed());
         result

@@ -5,6 +5,8 @@
 //!   which is how tests prove that several instances behave like one.
 //! - Redis is `TEST_REDIS_URL` when set; otherwise a testcontainers Redis (image from
 //!   `TEST_REDIS_IMAGE`, default `redis:7.0`) that is started once and reused across runs.
+//!   With `TEST_REDIS_CLUSTER_URLS` (comma-separated nodes) the instances use that Redis
+//!   Cluster instead (`scripts/cluster-test` runs the cluster subset).
 //! - [`OwnedRedis`] is a private Redis container a fault test may stop and start again.
 
 use std::{
@@ -45,6 +47,9 @@ fn redis_container() -> testcontainers::ContainerRequest<Redis> {
 pub fn shared_redis_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
+        if let Some(first) = cluster_urls().and_then(|urls| urls.split(',').next().map(str::to_owned)) {
+            return first;
+        }
         if let Ok(url) = std::env::var("TEST_REDIS_URL") {
             return url;
         }
@@ -71,6 +76,12 @@ pub fn shared_redis_url() -> String {
         .expect("Redis container thread")
     })
     .clone()
+}
+
+fn cluster_urls() -> Option<String> {
+    std::env::var("TEST_REDIS_CLUSTER_URLS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// A Redis container owned by one test, with a fixed host port so that it keeps its
@@ -157,6 +168,9 @@ impl TestConfig {
             ("SHUTDOWN_GRACE_SECONDS", "5"),
         ] {
             vars.insert(key.to_owned(), value.to_owned());
+        }
+        if let Some(urls) = cluster_urls().filter(|_| redis_url == shared_redis_url()) {
+            vars.insert("REDIS_CLUSTER_URLS".to_owned(), urls);
         }
         Self { vars }
     }
