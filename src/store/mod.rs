@@ -88,7 +88,7 @@ enum Connection {
 /// shared; the cluster client refreshes its slot map and reconnects nodes by itself.
 #[derive(Clone)]
 struct ClusterHandle {
-    client: ClusterClient,
+    client: Arc<ClusterClient>,
     conn: Arc<Mutex<Option<ClusterConnection>>>,
 }
 
@@ -172,7 +172,7 @@ impl Store {
                     .retries(1)
                     .build()?;
                 Connection::Cluster(ClusterHandle {
-                    client,
+                    client: Arc::new(client),
                     conn: Arc::default(),
                 })
             }
