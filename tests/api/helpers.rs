@@ -93,8 +93,26 @@ pub struct OwnedRedis {
 
 impl OwnedRedis {
     pub async fn start() -> Self {
+        Self::start_with(redis_container()).await
+    }
+
+    /// With the append-only file on (every write fsynced), so a stop loses nothing.
+    pub async fn start_persistent() -> Self {
+        Self::start_with(redis_container().with_cmd([
+            "redis-server",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--protected-mode",
+            "no",
+        ]))
+        .await
+    }
+
+    async fn start_with(request: testcontainers::ContainerRequest<Redis>) -> Self {
         let port = free_port();
-        let container = redis_container()
+        let container = request
             .with_mapped_port(port, REDIS_PORT.tcp())
             .start()
             .await

@@ -1,6 +1,7 @@
 //! Integration tests: the real application against a real Redis (see `helpers`).
 
 mod errors;
+mod fault;
 mod helpers;
 mod scripts;
 mod simulate;
