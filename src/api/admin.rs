@@ -67,6 +67,7 @@ impl Example for GrantRequest {
 
 /// The grant as applied.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(example)]
 pub struct Grant {
     pub actor_id: String,
     pub amount: i64,
@@ -76,6 +77,18 @@ pub struct Grant {
     pub entry_id: String,
     /// Whether this response is a replay of an earlier request with the same idempotency key.
     pub idempotency_replay: bool,
+}
+
+impl Example for Grant {
+    fn example() -> Self {
+        Self {
+            actor_id: "alice".into(),
+            amount: 10,
+            balance: 15,
+            entry_id: "1767268800000-0".into(),
+            idempotency_replay: false,
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -107,6 +120,7 @@ impl Example for ApiKeyRequest {
 
 /// A new API key. The `key` is shown only in this response; only its SHA-256 is stored.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ApiKeyCreated {
     /// Public id, used to revoke the key.
     pub key_id: String,
@@ -115,6 +129,18 @@ pub struct ApiKeyCreated {
     pub key: String,
     pub label: String,
     pub created_at: String,
+}
+
+impl Example for ApiKeyCreated {
+    fn example() -> Self {
+        Self {
+            key_id: "3f9a1c2b7d4e5f60".into(),
+            actor_id: "alice".into(),
+            key: "tok_3f9a1c2b7d4e5f60_<64 hex characters, shown once>".into(),
+            label: "alice's laptop".into(),
+            created_at: "2026-01-01T12:00:00.000Z".into(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]

@@ -180,7 +180,7 @@ pub mod doc {
 
 /// An RFC 9457 problem document: the body of every error response.
 #[derive(Debug, Clone, Object)]
-#[oai(rename = "Problem")]
+#[oai(rename = "Problem", example)]
 pub struct ProblemBody {
     /// A URI reference identifying the problem type.
     #[oai(rename = "type")]
@@ -207,6 +207,23 @@ pub struct ProblemBody {
     /// `service_unavailable`).
     #[oai(skip_serializing_if_is_none)]
     pub retry_after_seconds: Option<u64>,
+}
+
+impl poem_openapi::types::Example for ProblemBody {
+    fn example() -> Self {
+        Self {
+            kind: ProblemCode::InsufficientTokens.type_uri().into(),
+            title: ProblemCode::InsufficientTokens.title().into(),
+            status: 402,
+            detail: "This simulation costs 1 token; 0 available.".into(),
+            instance: "/api/simulate".into(),
+            code: ProblemCode::InsufficientTokens,
+            request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
+            required: Some(1),
+            available: Some(0),
+            retry_after_seconds: None,
+        }
+    }
 }
 
 /// An error on its way to the client. `DOC` only affects the OpenAPI document.

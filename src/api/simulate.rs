@@ -127,6 +127,7 @@ pub struct SimulationMeta {
 
 /// The analysis of one match.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct SimulationResult {
     pub event: EventView,
     pub iterations: u32,
@@ -173,8 +174,66 @@ pub struct CatalogueEntry {
 
 /// The built-in sample matches.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Catalogue {
     pub events: Vec<CatalogueEntry>,
+}
+
+impl Example for SimulationResult {
+    /// A real result: demo_001 with 1 000 iterations and seed 42, computed by the engine.
+    fn example() -> Self {
+        let event = catalogue::find("demo_001").expect("demo_001 is in the catalogue");
+        let matchup = event.matchup();
+        let analysis = analyse(&matchup, 1_000, 42);
+        let sim = analysis.simulation;
+        Self {
+            event: EventView::new(&matchup, Some(event.id)),
+            iterations: sim.iterations,
+            seed: sim.seed,
+            probabilities: sim.probabilities.into(),
+            intervals_95: sim.intervals_95.into(),
+            analytic: sim.analytic.into(),
+            expected_score: sim.expected_score.into(),
+            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
+            risk: sim.risk.into(),
+            explanation: analysis.explanation.into(),
+            meta: SimulationMeta {
+                request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
+                fingerprint: fingerprint(&matchup, 1_000, 42),
+                cache_hit: false,
+                idempotency_replay: false,
+                model_version: MODEL_VERSION.into(),
+                cost_tokens: 1,
+                engine_ms: 0.05,
+            },
+        }
+    }
+}
+
+impl Example for Catalogue {
+    fn example() -> Self {
+        Self {
+            events: catalogue::EVENTS
+                .iter()
+                .take(1)
+                .map(catalogue_entry)
+                .collect(),
+        }
+    }
+}
+
+fn catalogue_entry(e: &catalogue::CatalogueEvent) -> CatalogueEntry {
+    CatalogueEntry {
+        event_id: e.id.into(),
+        competition: e.competition.into(),
+        home_team: e.home_team.into(),
+        away_team: e.away_team.into(),
+        home_rating: e.home_rating,
+        away_rating: e.away_rating,
+        home_advantage: e.home_advantage,
+        sport: crate::domain::matchup::DEFAULT_SPORT.into(),
+        note: e.note.into(),
+    }
 }
 
 /// A validated simulation request.
@@ -499,20 +558,7 @@ impl SimulateApi {
             None,
         )
         .await?;
-        let events = catalogue::EVENTS
-            .iter()
-            .map(|e| CatalogueEntry {
-                event_id: e.id.into(),
-                competition: e.competition.into(),
-                home_team: e.home_team.into(),
-                away_team: e.away_team.into(),
-                home_rating: e.home_rating,
-                away_rating: e.away_rating,
-                home_advantage: e.home_advantage,
-                sport: crate::domain::matchup::DEFAULT_SPORT.into(),
-                note: e.note.into(),
-            })
-            .collect();
+        let events = catalogue::EVENTS.iter().map(catalogue_entry).collect();
         Ok(Json(Catalogue { events }))
     }
 

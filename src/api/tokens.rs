@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json, types::Example};
 
 use super::{
     ApiTags, auth,
@@ -15,7 +15,8 @@ use crate::{
     store::{Clock, Store, keys::Slot, ledger::LedgerEntry as StoredEntry},
 };
 
-const ERRORS: u32 = doc::BASE | doc::UNAUTHORIZED | doc::RATE_LIMITED | doc::INVALID;
+const ERRORS: u32 = doc::BASE | doc::UNAUTHORIZED | doc::RATE_LIMITED;
+const LEDGER_ERRORS: u32 = ERRORS | doc::INVALID;
 const DAY_MS: u64 = 86_400_000;
 
 pub struct TokensApi {
@@ -25,6 +26,7 @@ pub struct TokensApi {
 
 /// The caller's balance.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Balance {
     pub actor_id: String,
     /// Tokens available now (never negative).
@@ -71,12 +73,54 @@ pub struct LedgerEntry {
 
 /// A page of the ledger, newest first.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LedgerPage {
     pub actor_id: String,
     pub entries: Vec<LedgerEntry>,
     /// Pass as `cursor` to get the next (older) page; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
+}
+
+impl Example for Balance {
+    fn example() -> Self {
+        Self {
+            actor_id: "alice".into(),
+            balance: 4,
+            daily_allowance: 5,
+            next_allowance_at: "2026-01-02T00:00:00.000Z".into(),
+            updated_at: Some("2026-01-01T12:00:00.000Z".into()),
+        }
+    }
+}
+
+impl Example for LedgerPage {
+    fn example() -> Self {
+        Self {
+            actor_id: "alice".into(),
+            entries: vec![
+                LedgerEntry {
+                    id: "1767268800000-0".into(),
+                    kind: EntryKind::Spend,
+                    amount: -1,
+                    balance_after: 4,
+                    reason: "simulation".into(),
+                    request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
+                    at: "2026-01-01T12:00:00.000Z".into(),
+                },
+                LedgerEntry {
+                    id: "1767261600000-0".into(),
+                    kind: EntryKind::DailyGrant,
+                    amount: 5,
+                    balance_after: 5,
+                    reason: "daily allowance".into(),
+                    request_id: String::new(),
+                    at: "2026-01-01T10:00:00.000Z".into(),
+                },
+            ],
+            next_cursor: None,
+        }
+    }
 }
 
 fn entry(stored: StoredEntry) -> LedgerEntry {
@@ -169,9 +213,9 @@ impl TokensApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<LedgerPage>, ApiError<ERRORS>> {
+    ) -> Result<Json<LedgerPage>, ApiError<LEDGER_ERRORS>> {
         let cursor = cursor.0.as_deref().map(decode_cursor).transpose()?;
-        let actor = self.admit(req).await?;
+        let actor = self.admit(req).await.map_err(ApiError::recast)?;
         let limit = limit.0.unwrap_or(20);
         let account = self
             .store
