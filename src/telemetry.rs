@@ -177,7 +177,9 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let span = tracing::info_span!(
+        // Level ERROR so the span (and its request id) is kept whatever LOG_LEVEL filters:
+        // a warning logged inside a request must still name the request.
+        let span = tracing::error_span!(
             "request",
             request_id = %request_id,
             method = %method,
