@@ -94,3 +94,81 @@ fn production_refuses_header_auth_unless_allowed() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request_and_exits_zero() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
+        .env_clear()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("REDIS_URL", crate::helpers::shared_redis_url())
+        .env("REDIS_KEY_PREFIX", format!("sigterm{port}"))
+        .env("LOG_LEVEL", "warn")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .spawn()
+        .expect("binary starts");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the service came up");
+    // A slow request: its body arrives in two parts 400 ms apart, so it is certainly in
+    // flight when the signal arrives 100 ms in.
+    let parts = [
+        r#"{ "event_id": "demo_002", "#.to_owned(),
+        r#""iterations": 1000000, "seed": 9 }"#.to_owned(),
+    ];
+    let body = futures_util::stream::unfold(0, move |i| {
+        let parts = parts.clone();
+        async move {
+            if i == 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            }
+            parts
+                .get(i)
+                .map(|p| (Ok::<_, std::io::Error>(p.clone().into_bytes()), i + 1))
+        }
+    });
+    let slow = tokio::spawn(
+        client
+            .post(format!("{base}/api/simulate"))
+            .header("X-Actor-ID", "draining")
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let response = slow
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(killed.success());
+    assert_eq!(response.status(), 200);
+    assert!(status.success(), "exit status {status:?}");
+}
