@@ -185,9 +185,28 @@ impl Example for SimulationResult {
         let event = catalogue::find("demo_001").expect("demo_001 is in the catalogue");
         let matchup = event.matchup();
         let analysis = analyse(&matchup, 1_000, 42);
+        SimulationResult::new(
+            EventView::new(&matchup, Some(event.id)),
+            analysis,
+            SimulationMeta {
+                request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
+                fingerprint: fingerprint(&matchup, 1_000, 42),
+                cache_hit: false,
+                idempotency_replay: false,
+                model_version: MODEL_VERSION.into(),
+                cost_tokens: 1,
+                engine_ms: 0.05,
+            },
+        )
+    }
+}
+
+impl SimulationResult {
+    /// The response for `event` from an analysis and this request's facts.
+    fn new(event: EventView, analysis: Analysis, meta: SimulationMeta) -> Self {
         let sim = analysis.simulation;
         Self {
-            event: EventView::new(&matchup, Some(event.id)),
+            event,
             iterations: sim.iterations,
             seed: sim.seed,
             probabilities: sim.probabilities.into(),
@@ -197,15 +216,7 @@ impl Example for SimulationResult {
             scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
             risk: sim.risk.into(),
             explanation: analysis.explanation.into(),
-            meta: SimulationMeta {
-                request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
-                fingerprint: fingerprint(&matchup, 1_000, 42),
-                cache_hit: false,
-                idempotency_replay: false,
-                model_version: MODEL_VERSION.into(),
-                cost_tokens: 1,
-                engine_ms: 0.05,
-            },
+            meta,
         }
     }
 }
@@ -361,19 +372,10 @@ impl SimulateApi {
             tracing::error!(error = %err, "cached analysis is unreadable");
             ApiError::internal()
         })?;
-        let sim = analysis.simulation;
-        Ok(SimulationResult {
-            event: EventView::new(&plan.matchup, plan.event_id.as_deref()),
-            iterations: sim.iterations,
-            seed: sim.seed,
-            probabilities: sim.probabilities.into(),
-            intervals_95: sim.intervals_95.into(),
-            analytic: sim.analytic.into(),
-            expected_score: sim.expected_score.into(),
-            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
-            risk: sim.risk.into(),
-            explanation: analysis.explanation.into(),
-            meta: SimulationMeta {
+        Ok(SimulationResult::new(
+            EventView::new(&plan.matchup, plan.event_id.as_deref()),
+            analysis,
+            SimulationMeta {
                 request_id: telemetry::RequestContext::current().request_id,
                 fingerprint: fingerprint.to_owned(),
                 cache_hit: !computed,
@@ -386,7 +388,7 @@ impl SimulateApi {
                 },
                 engine_ms: (engine_ms * 1e3).round() / 1e3,
             },
-        })
+        ))
     }
 
     /// A stored idempotent response, replayed.

@@ -2,14 +2,18 @@
 
 use std::process::Command;
 
+fn start_with(vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"));
+    command.env_clear().current_dir(env!("CARGO_TARGET_TMPDIR"));
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command.output().expect("binary runs")
+}
+
 #[test]
 fn a_bad_configuration_value_stops_startup_naming_the_variable() {
-    let output = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
-        .env_clear()
-        .env("PORT", "not-a-port")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("binary runs");
+    let output = start_with(&[("PORT", "not-a-port")]);
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -19,12 +23,7 @@ fn a_bad_configuration_value_stops_startup_naming_the_variable() {
 
 #[test]
 fn production_without_an_admin_token_refuses_to_start() {
-    let output = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
-        .env_clear()
-        .env("ENV", "production")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("binary runs");
+    let output = start_with(&[("ENV", "production")]);
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -56,15 +55,6 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         app.client.get(app.url("/health")).send().await.is_err(),
         "no new connections after shutdown"
     );
-}
-
-fn start_with(vars: &[(&str, &str)]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"));
-    command.env_clear().current_dir(env!("CARGO_TARGET_TMPDIR"));
-    for (key, value) in vars {
-        command.env(key, value);
-    }
-    command.output().expect("binary runs")
 }
 
 #[test]
