@@ -7,6 +7,7 @@
 //! access-log line.
 
 use std::{
+    collections::HashMap,
     panic::AssertUnwindSafe,
     sync::{Arc, Mutex},
     time::Instant,
@@ -109,6 +110,8 @@ pub fn is_valid_request_id(id: &str) -> bool {
 /// The middleware; see the module documentation.
 pub struct RequestEnvelope {
     pub max_body_bytes: usize,
+    /// OpenAPI path template → its methods, for the `Allow` header of a 405.
+    pub allowed_methods: Arc<HashMap<String, String>>,
 }
 
 impl<E: Endpoint> Middleware<E> for RequestEnvelope {
@@ -118,6 +121,7 @@ impl<E: Endpoint> Middleware<E> for RequestEnvelope {
         RequestEnvelopeEndpoint {
             inner,
             max_body_bytes: self.max_body_bytes,
+            allowed_methods: self.allowed_methods.clone(),
         }
     }
 }
@@ -125,6 +129,7 @@ impl<E: Endpoint> Middleware<E> for RequestEnvelope {
 pub struct RequestEnvelopeEndpoint<E> {
     inner: E,
     max_body_bytes: usize,
+    allowed_methods: Arc<HashMap<String, String>>,
 }
 
 impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
@@ -146,6 +151,15 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                     ApiError::<0>::from_status(status, &message).into_response()
                 };
                 if let Some(pattern) = pattern {
+                    // RFC 9110: a 405 lists the methods the resource does support.
+                    if status == poem::http::StatusCode::METHOD_NOT_ALLOWED
+                        && let Some(allow) = self
+                            .allowed_methods
+                            .get(&crate::api::document::template_of(&pattern.0))
+                        && let Ok(value) = HeaderValue::from_str(allow)
+                    {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
                     response.set_data(pattern);
                 }
                 response

@@ -48,10 +48,13 @@ pub struct AdminApi {
 #[serde(deny_unknown_fields)]
 pub struct GrantRequest {
     /// The actor to credit (`[A-Za-z0-9._:-]{1,64}`).
+    #[oai(validator(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub actor_id: String,
     /// Tokens to add, 1 to 1 000 000 000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
     pub amount: i64,
     /// Why (shown in the actor's ledger); at most 200 characters.
+    #[oai(validator(max_length = 200))]
     pub reason: Option<String>,
 }
 
@@ -103,9 +106,11 @@ pub enum GrantResponse {
 #[oai(deny_unknown_fields, example)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRequest {
-    /// The actor the key authenticates as.
+    /// The actor the key authenticates as (`[A-Za-z0-9._:-]{1,64}`).
+    #[oai(validator(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub actor_id: String,
     /// A note for administrators, at most 100 characters.
+    #[oai(validator(max_length = 100))]
     pub label: Option<String>,
 }
 
@@ -176,7 +181,10 @@ impl AdminApi {
         req: &Request,
         _auth: auth::AdminAuth,
         /// Makes retries safe: the same key and body return the first result.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$")
+        )]
         _idempotency_key: poem_openapi::param::Header<Option<String>>,
         body: Json<Validated<GrantRequest>>,
     ) -> Result<GrantResponse, ApiError<GRANT_ERRORS>> {
@@ -326,7 +334,8 @@ impl AdminApi {
         &self,
         req: &Request,
         _auth: auth::AdminAuth,
-        /// The key's public id.
+        /// The key's public id (16 hexadecimal digits).
+        #[oai(validator(pattern = r"^[0-9a-f]{16}$"))]
         key_id: Path<String>,
     ) -> Result<RevokeResponse, ApiError<{ BASE }>> {
         auth::require_admin(&self.settings, req)?;

@@ -51,6 +51,11 @@ impl<T: Type + DeserializeOwned> ParseFromJSON for Validated<T> {
         if !value.is_object() {
             return Err(ParseError::custom("the body must be a JSON object"));
         }
+        // The schema has no nullable fields: an explicit null is refused rather than read
+        // as "absent", so what the document promises and what the service accepts agree.
+        if let Some(path) = first_null(&value, String::new()) {
+            return Err(ParseError::custom(format!("{path}: must not be null")));
+        }
         serde_path_to_error::deserialize::<_, T>(value)
             .map(Validated)
             .map_err(|err| {
@@ -62,5 +67,43 @@ impl<T: Type + DeserializeOwned> ParseFromJSON for Validated<T> {
                     ParseError::custom(format!("{path}: {inner}"))
                 }
             })
+    }
+}
+
+/// The path of the first `null` inside `value`, if any.
+fn first_null(value: &Value, path: String) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Null => Some(path),
+        Value::Object(map) => map.iter().find_map(|(k, v)| first_null(v, join(k))),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_null(v, format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_are_found_with_their_path() {
+        let value = serde_json::json!({ "event": { "sport": null }, "seed": 1 });
+        assert_eq!(
+            first_null(&value, String::new()).as_deref(),
+            Some("event.sport")
+        );
+        assert_eq!(
+            first_null(&serde_json::json!({ "a": [1, 2] }), String::new()),
+            None
+        );
     }
 }

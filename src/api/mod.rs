@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod document;
 pub mod error;
 pub mod gate;
 pub mod json;
@@ -99,8 +100,15 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
 /// The complete application endpoint.
 pub fn routes(state: AppState) -> impl Endpoint {
     let service = openapi(&state);
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    let document = document::build(&service, &state.settings);
+    let spec_json = document.json;
+    let swagger_html = document.swagger_html;
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(spec_json.clone())
+    });
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(swagger_html.clone()));
     let mut cors = Cors::new();
     for origin in &state.settings.cors_origins {
         cors = if origin == "*" {
@@ -110,17 +118,18 @@ pub fn routes(state: AppState) -> impl Endpoint {
         };
     }
     Route::new()
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at("/openapi.json", poem::get(spec))
+        .at("/docs", poem::get(docs))
         .nest("/", service)
         .with_if(!state.settings.cors_origins.is_empty(), cors)
         .with(telemetry::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
+            allowed_methods: Arc::new(document.allowed_methods),
         })
 }
 
 /// The OpenAPI document as served at `/openapi.json` (no network needed).
 pub fn openapi_document(settings: Settings) -> Result<String, crate::store::StoreError> {
     let state = AppState::new(settings.clone(), Store::new(&settings)?);
-    Ok(openapi(&state).spec())
+    Ok(document::build(&openapi(&state), &settings).json)
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Instant};
 
 use poem::Request;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, Enum, Object, OpenApi,
     param::Header,
     payload::Json,
     types::{Example, ParseFromJSON, ToJSON},
@@ -67,18 +67,46 @@ pub struct SimulateApi {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// 1–64 characters after trimming; echoed as given in the explanation.
+    /// At most 64 characters, not blank, no control characters; surrounding spaces are
+    /// trimmed. Echoed as given in the explanation.
+    #[oai(validator(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub home_team: String,
-    /// 1–64 characters after trimming.
+    /// Same rules as `home_team`.
+    #[oai(validator(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub away_team: String,
     /// Elo rating, 0–3000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "3000")))]
     pub home_rating: f64,
     /// Elo rating, 0–3000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "3000")))]
     pub away_rating: f64,
     /// Elo points added to the home side, 0–300 (default 100).
+    #[oai(validator(minimum(value = "0"), maximum(value = "300")))]
     pub home_advantage: Option<f64>,
-    /// Only `football` (the default) is modelled.
-    pub sport: Option<String>,
+    /// The sport (default `football`, the only one the model is calibrated for).
+    pub sport: Option<Sport>,
+}
+
+/// A sport the model is calibrated for.
+#[derive(Debug, Clone, Copy, Enum, Deserialize, Serialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Sport {
+    Football,
+}
+
+impl Sport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Sport::Football => "football",
+        }
+    }
 }
 
 /// Exactly one of `event_id` (from `GET /api/events`) or `event` (inline).
@@ -91,6 +119,7 @@ pub struct SimulateRequest {
     /// An inline match.
     pub event: Option<EventInput>,
     /// Monte Carlo iterations, from 100 to `MAX_ITERATIONS` (default 10 000).
+    #[oai(validator(minimum(value = "100")))]
     pub iterations: Option<u32>,
     /// Seed of the random stream. Omitted: the server picks one and returns it. The same
     /// inputs and seed always give bit-identical numbers, and are served from the cache.
@@ -296,7 +325,7 @@ impl SimulateApi {
                         home_rating: event.home_rating,
                         away_rating: event.away_rating,
                         home_advantage: event.home_advantage,
-                        sport: event.sport.as_deref(),
+                        sport: event.sport.map(Sport::as_str),
                     },
                     "event.",
                 )
@@ -577,7 +606,10 @@ impl SimulateApi {
         _auth: auth::CallerAuth,
         /// Makes retries safe: the same key and body replay the first response
         /// (`X-Idempotency-Key` is accepted too).
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$")
+        )]
         _idempotency_key: Header<Option<String>>,
         body: Json<Validated<SimulateRequest>>,
     ) -> Result<SimulateResponse, SimError> {

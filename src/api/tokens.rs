@@ -212,6 +212,7 @@ impl TokensApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^(3[0-9])+2[dD](3[0-9])+$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<LedgerPage>, ApiError<LEDGER_ERRORS>> {
         let cursor = cursor.0.as_deref().map(decode_cursor).transpose()?;

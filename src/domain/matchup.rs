@@ -62,14 +62,15 @@ impl Matchup {
         let field = |name: &str| format!("{path}{name}");
         let team = |name: &str, value: &str| {
             let trimmed = value.trim();
+            // The raw length is bounded too, so a name the schema rejects is never accepted.
             let chars = trimmed.chars().count();
-            if chars == 0 || chars > MAX_TEAM_NAME_CHARS {
+            if chars == 0 || value.chars().count() > MAX_TEAM_NAME_CHARS {
                 return Err(InvalidField::new(
                     field(name),
-                    format!("must be 1-{MAX_TEAM_NAME_CHARS} characters after trimming"),
+                    format!("must be at most {MAX_TEAM_NAME_CHARS} characters and not blank"),
                 ));
             }
-            if trimmed.chars().any(char::is_control) {
+            if value.chars().any(char::is_control) {
                 return Err(InvalidField::new(
                     field(name),
                     "must not contain control characters",

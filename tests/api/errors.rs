@@ -79,6 +79,7 @@ async fn a_wrong_method_is_a_405_problem() {
 
     let response = app.client.delete(app.url("/health")).send().await.unwrap();
 
+    assert_eq!(response.headers()["allow"], "GET");
     assert_problem(response, 405, "method_not_allowed").await;
 }
 

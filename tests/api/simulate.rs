@@ -248,6 +248,8 @@ async fn invalid_fields_are_400_problems_naming_the_field() {
             json!({ "event_id": "demo_001", "iteratons": 5 }),
             "iteratons",
         ),
+        (json!({ "event_id": "demo_001", "seed": null }), "seed"),
+        (event(json!({ "home_team": "Tab\tFC" })), "event.home_team"),
     ];
 
     for (body, field) in cases {

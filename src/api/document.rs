@@ -1,0 +1,115 @@
+//! The OpenAPI document as served, and the Swagger UI page built from it.
+//!
+//! poem-openapi derives most of the document from the types. A few rules live in code the
+//! derive cannot see, and are added here so the document states every rule the service
+//! enforces (clients and fuzzers can then trust it): bodies refuse unknown fields, a
+//! simulation names exactly one of `event_id` or `event`, and `iterations` is capped by
+//! `MAX_ITERATIONS`. The allowed methods of each path come from the same document, for the
+//! `Allow` header of 405 responses.
+
+use std::collections::HashMap;
+
+use poem_openapi::{OpenApi, OpenApiService, Webhook};
+use serde_json::{Value, json};
+
+use crate::config::Settings;
+
+/// Request bodies that refuse unknown fields (`deny_unknown_fields` on their types).
+const CLOSED_SCHEMAS: [&str; 4] = [
+    "SimulateRequest",
+    "EventInput",
+    "GrantRequest",
+    "ApiKeyRequest",
+];
+
+pub struct Document {
+    /// The OpenAPI document (`/openapi.json`).
+    pub json: String,
+    /// The Swagger UI page with the document inlined (`/docs`).
+    pub swagger_html: String,
+    /// Path template (`/api/admin/api-keys/{key_id}`) → `Allow` header value.
+    pub allowed_methods: HashMap<String, String>,
+}
+
+pub fn build<T: OpenApi, W: Webhook>(
+    service: &OpenApiService<T, W>,
+    settings: &Settings,
+) -> Document {
+    let generated = service.spec();
+    let mut doc: Value = serde_json::from_str(&generated).expect("poem-openapi emits JSON");
+    refine(&mut doc, settings);
+    let json = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
+    let swagger_html = service.swagger_ui_html().replace(&generated, &json);
+    let allowed_methods = doc["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|(path, operations)| {
+                    let mut methods: Vec<String> = operations
+                        .as_object()
+                        .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
+                        .unwrap_or_default();
+                    methods.sort();
+                    (path.clone(), methods.join(", "))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Document {
+        json,
+        swagger_html,
+        allowed_methods,
+    }
+}
+
+fn refine(doc: &mut Value, settings: &Settings) {
+    let schemas = &mut doc["components"]["schemas"];
+    for name in CLOSED_SCHEMAS {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
+    if let Some(request) = schemas
+        .get_mut("SimulateRequest")
+        .and_then(Value::as_object_mut)
+    {
+        request.insert(
+            "oneOf".into(),
+            json!([{ "required": ["event_id"] }, { "required": ["event"] }]),
+        );
+        if let Some(iterations) = request
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("iterations"))
+            .and_then(Value::as_object_mut)
+        {
+            iterations.insert("maximum".into(), json!(settings.max_iterations));
+        }
+    }
+}
+
+/// Turns a poem route pattern (`/x/:id`) into an OpenAPI path template (`/x/{id}`).
+pub fn template_of(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|segment| match segment.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_patterns_become_path_templates() {
+        assert_eq!(
+            template_of("/api/admin/api-keys/:key_id"),
+            "/api/admin/api-keys/{key_id}"
+        );
+        assert_eq!(template_of("/health"), "/health");
+    }
+}
