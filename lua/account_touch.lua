@@ -22,7 +22,8 @@ local reply = {
   redis.call('HLEN', KEYS[3]),
 }
 local limit = tonumber(ARGV[3])
-if limit > 0 then
+-- Nothing is older than the first possible id (and "(0-0" is not a valid reverse start).
+if limit > 0 and ARGV[4] ~= '0-0' then
   local start = '+'
   if ARGV[4] ~= '' then
     start = '(' .. ARGV[4]

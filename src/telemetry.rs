@@ -155,7 +155,7 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                     if status == poem::http::StatusCode::METHOD_NOT_ALLOWED
                         && let Some(allow) = self
                             .allowed_methods
-                            .get(&crate::api::document::template_of(&pattern.0))
+                            .get(&crate::api::document::shape_of(&pattern.0))
                         && let Ok(value) = HeaderValue::from_str(allow)
                     {
                         response.headers_mut().insert(header::ALLOW, value);

@@ -337,7 +337,7 @@ impl AdminApi {
         /// The key's public id (16 hexadecimal digits).
         #[oai(validator(pattern = r"^[0-9a-f]{16}$"))]
         key_id: Path<String>,
-    ) -> Result<RevokeResponse, ApiError<{ BASE }>> {
+    ) -> Result<RevokeResponse, ApiError<{ BASE | doc::INVALID }>> {
         auth::require_admin(&self.settings, req)?;
         let valid = key_id.0.len() == 16 && key_id.0.bytes().all(|b| b.is_ascii_hexdigit());
         let now_ms = std::time::SystemTime::now()

@@ -3,8 +3,8 @@
 //! poem-openapi derives most of the document from the types. A few rules live in code the
 //! derive cannot see, and are added here so the document states every rule the service
 //! enforces (clients and fuzzers can then trust it): bodies refuse unknown fields, a
-//! simulation names exactly one of `event_id` or `event`, and `iterations` is capped by
-//! `MAX_ITERATIONS`. The allowed methods of each path come from the same document, for the
+//! simulation names exactly one of `event_id` or `event`, `iterations` is capped by
+//! `MAX_ITERATIONS`, and `seed` is an unsigned 64-bit integer. The allowed methods of each path come from the same document, for the
 //! `Allow` header of 405 responses.
 
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ pub struct Document {
     pub json: String,
     /// The Swagger UI page with the document inlined (`/docs`).
     pub swagger_html: String,
-    /// Path template (`/api/admin/api-keys/{key_id}`) → `Allow` header value.
+    /// Path shape (`/api/admin/api-keys/{}`, see [`shape_of`]) → `Allow` header value.
     pub allowed_methods: HashMap<String, String>,
 }
 
@@ -51,7 +51,7 @@ pub fn build<T: OpenApi, W: Webhook>(
                         .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
                         .unwrap_or_default();
                     methods.sort();
-                    (path.clone(), methods.join(", "))
+                    (shape_of(path), methods.join(", "))
                 })
                 .collect()
         })
@@ -85,16 +85,29 @@ fn refine(doc: &mut Value, settings: &Settings) {
         {
             iterations.insert("maximum".into(), json!(settings.max_iterations));
         }
+        // `format: uint64` alone does not bound the value for every client; the exact
+        // bounds do (written as integers, which an f64 validator could not).
+        if let Some(seed) = request
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("seed"))
+            .and_then(Value::as_object_mut)
+        {
+            seed.insert("minimum".into(), json!(0));
+            seed.insert("maximum".into(), json!(u64::MAX));
+        }
     }
 }
 
-/// Turns a poem route pattern (`/x/:id`) into an OpenAPI path template (`/x/{id}`).
-pub fn template_of(pattern: &str) -> String {
-    pattern
-        .split('/')
-        .map(|segment| match segment.strip_prefix(':') {
-            Some(name) => format!("{{{name}}}"),
-            None => segment.to_owned(),
+/// A path with every parameter segment replaced by `{}`, so an OpenAPI template
+/// (`/x/{key_id}`) and the route pattern poem reports for it (`/x/:param0`) agree.
+pub fn shape_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with(':') || (segment.starts_with('{') && segment.ends_with('}')) {
+                "{}"
+            } else {
+                segment
+            }
         })
         .collect::<Vec<_>>()
         .join("/")
@@ -105,11 +118,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn route_patterns_become_path_templates() {
+    fn route_patterns_and_templates_have_the_same_shape() {
         assert_eq!(
-            template_of("/api/admin/api-keys/:key_id"),
-            "/api/admin/api-keys/{key_id}"
+            shape_of("/api/admin/api-keys/:param0"),
+            shape_of("/api/admin/api-keys/{key_id}")
         );
-        assert_eq!(template_of("/health"), "/health");
+        assert_eq!(shape_of("/health"), "/health");
     }
 }

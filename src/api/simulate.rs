@@ -67,17 +67,18 @@ pub struct SimulateApi {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// At most 64 characters, not blank, no control characters; surrounding spaces are
+    /// At most 64 characters, not blank, no control characters (U+0000–U+001F, U+007F);
+    /// surrounding spaces are
     /// trimmed. Echoed as given in the explanation.
     #[oai(validator(
         max_length = 64,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f\s][^\x00-\x1f\x7f]*$"
     ))]
     pub home_team: String,
     /// Same rules as `home_team`.
     #[oai(validator(
         max_length = 64,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f\s][^\x00-\x1f\x7f]*$"
     ))]
     pub away_team: String,
     /// Elo rating, 0–3000.

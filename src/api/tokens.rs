@@ -151,13 +151,17 @@ fn decode_cursor<const D: u32>(cursor: &str) -> Result<String, ApiError<D>> {
     let invalid = || ApiError::invalid("cursor: not a cursor returned by this API");
     let bytes = hex::decode(cursor).map_err(|_| invalid())?;
     let id = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let valid = id.split_once('-').is_some_and(|(ms, seq)| {
-        !ms.is_empty()
-            && !seq.is_empty()
-            && ms.bytes().all(|b| b.is_ascii_digit())
-            && seq.bytes().all(|b| b.is_ascii_digit())
-    });
-    if valid { Ok(id) } else { Err(invalid()) }
+    // Both parts must be stream-id numbers (u64), as in every id the ledger hands out; the
+    // id is rewritten canonically (`000-0` is `0-0`).
+    let parse = |part: &str| {
+        (part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u64>().ok())
+            .flatten()
+    };
+    match id.split_once('-').map(|(ms, seq)| (parse(ms), parse(seq))) {
+        Some((Some(ms), Some(seq))) => Ok(format!("{ms}-{seq}")),
+        _ => Err(invalid()),
+    }
 }
 
 impl TokensApi {
@@ -212,7 +216,7 @@ impl TokensApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^(3[0-9])+2[dD](3[0-9])+$"))]
+        #[oai(validator(pattern = r"^(3[0-9]){1,19}2[dD](3[0-9]){1,19}$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<LedgerPage>, ApiError<LEDGER_ERRORS>> {
         let cursor = cursor.0.as_deref().map(decode_cursor).transpose()?;
@@ -250,5 +254,7 @@ mod tests {
         assert!(decode_cursor::<0>("zz").is_err());
         assert!(decode_cursor::<0>(&hex::encode("1-2-3")).is_err());
         assert!(decode_cursor::<0>(&hex::encode("+")).is_err());
+        assert!(decode_cursor::<0>(&hex::encode("99999999999999999999-0")).is_err());
+        assert_eq!(decode_cursor::<0>(&hex::encode("000-0")).unwrap(), "0-0");
     }
 }

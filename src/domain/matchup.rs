@@ -70,7 +70,7 @@ impl Matchup {
                     format!("must be at most {MAX_TEAM_NAME_CHARS} characters and not blank"),
                 ));
             }
-            if value.chars().any(char::is_control) {
+            if value.chars().any(|c| c < ' ' || c == '\u{7f}') {
                 return Err(InvalidField::new(
                     field(name),
                     "must not contain control characters",

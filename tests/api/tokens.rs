@@ -509,6 +509,8 @@ async fn the_ledger_is_paginated_newest_first() {
     assert_eq!(second["entries"].as_array().unwrap().len(), 2);
     assert_eq!(second["entries"][1]["kind"], "daily_grant");
     assert!(second.get("next_cursor").is_none());
+    let before_everything = json_body(page(Some(hex::encode("000-0"))).await.unwrap()).await;
+    assert_eq!(before_everything["entries"].as_array().unwrap().len(), 0);
     let bad = page(Some("not-a-cursor".into())).await.unwrap();
     assert_problem(bad, 400, "invalid_request").await;
     let too_many = app

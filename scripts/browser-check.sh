@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Swagger UI in a real browser: starts a private Redis and the service on loopback
+# (scripts/lib/run-local-stack.sh), then headless Chromium (Debian's chromium and
+# chromium-driver, driven by the pinned selenium in target/ci-venv) opens /docs, checks that
+# the operations are listed, runs GET /health with "Try it out" / "Execute" and reads the live
+# 200 response. Screenshot: target/browser-check.png. Exits non-zero on any failure.
+#
+#   bash scripts/browser-check.sh
+#
+# Environment (optional):
+#   TRICKSTER_BIN          service binary (default target/release/trickster-oracle, built if missing)
+#   CHROMIUM, CHROMEDRIVER browser and driver (default /usr/bin/chromium, /usr/bin/chromedriver;
+#                          installed with apt-get when missing and running as root)
+#   BROWSER_CHECK_TIMEOUT  seconds per explicit wait in the browser (default 30)
+#   BROWSER_CHECK_SCREENSHOT  where the screenshot goes (default target/browser-check.png)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/lib/run-local-stack.sh
+source scripts/lib/run-local-stack.sh
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+TIMEOUT="${BROWSER_CHECK_TIMEOUT:-30}"
+SCREENSHOT="${BROWSER_CHECK_SCREENSHOT:-target/browser-check.png}"
+
+if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "browser-check: installing chromium and chromium-driver (apt-get)" >&2
+    timeout 120 apt-get update -q >&2 || echo "browser-check: apt-get update failed; trying the install anyway" >&2
+    DEBIAN_FRONTEND=noninteractive timeout 600 \
+      apt-get install -y -q --no-install-recommends chromium chromium-driver >&2
+  fi
+  if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+    echo "browser-check: FAILED: $CHROMIUM or $CHROMEDRIVER missing (apt-get install -y chromium chromium-driver)" >&2
+    exit 1
+  fi
+fi
+
+VENV_BIN="$(ci_python_venv)"
+stack_start
+
+status=0
+# The browser's wait bounds are per step; `timeout` bounds the whole run as well.
+HOME="$STACK_DIR" timeout --kill-after=10 300 "$VENV_BIN/python" scripts/browser-check.py \
+  --base-url "$BASE_URL" --screenshot "$SCREENSHOT" --timeout "$TIMEOUT" \
+  --chromium "$CHROMIUM" --chromedriver "$CHROMEDRIVER" || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "browser-check: FAILED: did not finish within 300s" >&2
+fi
+exit "$status"
