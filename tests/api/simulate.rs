@@ -343,12 +343,13 @@ async fn concurrent_identical_misses_on_two_instances_compute_once() {
 #[tokio::test]
 async fn heavy_simulations_do_not_block_other_requests() {
     let app = spawn_app().await;
-    let heavy = (0..4).map(|seed| {
+    // Eight large simulations queue on the engine slots (one per core) for a while.
+    let heavy = (0..8).map(|seed| {
         let app = &app;
         async move {
             let response = simulate(
                 app,
-                "alice",
+                &format!("heavy{seed}"),
                 &json!({ "event_id": "demo_006", "seed": seed, "iterations": 1_000_000 }),
             )
             .await;
