@@ -4,9 +4,11 @@
 //! [`Validated<T>`] takes its OpenAPI schema from `T`'s `Object` derive and its parsing from
 //! `T`'s `Deserialize` derive; both derives sit on the same struct, so they cannot drift.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, marker::PhantomData};
 
+use poem::{IntoResponse, Response};
 use poem_openapi::{
+    payload::{Json, Payload},
     registry::{MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseResult, Type},
 };
@@ -90,9 +92,79 @@ fn first_null(value: &Value, path: String) -> Option<String> {
     }
 }
 
+/// A JSON response body rendered ahead of time, documented in OpenAPI as `T`.
+///
+/// The hot path of `POST /api/simulate` serves the cached analysis as stored text with this
+/// request's `event` and `meta` spliced in; going through `Json<T>` would rebuild the same
+/// bytes from a tree of values on every cache hit.
+pub struct RenderedJson<T> {
+    body: String,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T> RenderedJson<T> {
+    pub fn new(body: String) -> Self {
+        Self {
+            body,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<T: Type> Payload for RenderedJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T> IntoResponse for RenderedJson<T> {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(<Json<Value> as Payload>::CONTENT_TYPE)
+            .body(self.body)
+    }
+}
+
+/// `{"event":…,"meta":…,` + the fields of `object` (a JSON object with at least one field).
+pub fn splice_object(head: &[(&str, &str)], object: &str) -> Option<String> {
+    let rest = object.strip_prefix('{')?;
+    if !rest.ends_with('}') || rest.trim_start().starts_with('}') {
+        return None;
+    }
+    let mut body = String::with_capacity(object.len() + 512);
+    body.push('{');
+    for (name, value) in head {
+        body.push('"');
+        body.push_str(name);
+        body.push_str("\":");
+        body.push_str(value);
+        body.push(',');
+    }
+    body.push_str(rest);
+    Some(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_are_spliced_into_an_object() {
+        let body = splice_object(&[("event", "{\"a\":1}"), ("meta", "2")], "{\"x\":3}").unwrap();
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({ "event": { "a": 1 }, "meta": 2, "x": 3 })
+        );
+        assert!(splice_object(&[], "{}").is_none());
+        assert!(splice_object(&[], "[1]").is_none());
+    }
 
     #[test]
     fn nulls_are_found_with_their_path() {

@@ -17,7 +17,7 @@ use super::{
     ApiTags, auth,
     error::{ApiError, ProblemBody, ProblemCode, doc},
     gate,
-    json::Validated,
+    json::{RenderedJson, Validated, splice_object},
     model::{EventView, ExpectedScore, Explanation, Intervals, Probabilities, Risk, Scenario},
 };
 use crate::{
@@ -155,11 +155,10 @@ pub struct SimulationMeta {
     pub engine_ms: f64,
 }
 
-/// The analysis of one match.
+/// The numbers and text of an analysis: everything in a result that does not depend on
+/// the request. This is what the cache stores, as the JSON it is served as.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct SimulationResult {
-    pub event: EventView,
+pub struct SimulationNumbers {
     pub iterations: u32,
     pub seed: u64,
     /// Monte Carlo estimates, base scenario.
@@ -171,6 +170,32 @@ pub struct SimulationResult {
     pub scenarios: Vec<Scenario>,
     pub risk: Risk,
     pub explanation: Explanation,
+}
+
+impl SimulationNumbers {
+    fn new(analysis: Analysis) -> Self {
+        let sim = analysis.simulation;
+        Self {
+            iterations: sim.iterations,
+            seed: sim.seed,
+            probabilities: sim.probabilities.into(),
+            intervals_95: sim.intervals_95.into(),
+            analytic: sim.analytic.into(),
+            expected_score: sim.expected_score.into(),
+            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
+            risk: sim.risk.into(),
+            explanation: analysis.explanation.into(),
+        }
+    }
+}
+
+/// The analysis of one match.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct SimulationResult {
+    pub event: EventView,
+    #[oai(flatten)]
+    pub numbers: SimulationNumbers,
     pub meta: SimulationMeta,
 }
 
@@ -179,7 +204,7 @@ pub enum SimulateResponse {
     /// The analysis (computed, or from the cache).
     #[oai(status = 200)]
     Ok(
-        Json<SimulationResult>,
+        RenderedJson<SimulationResult>,
         /// RFC 9211: `trickster-oracle; hit`, or `trickster-oracle; fwd=miss; stored`, with
         /// `; collapsed` when the result was computed by a concurrent request.
         #[oai(header = "Cache-Status")]
@@ -214,11 +239,10 @@ impl Example for SimulationResult {
     fn example() -> Self {
         let event = catalogue::find("demo_001").expect("demo_001 is in the catalogue");
         let matchup = event.matchup();
-        let analysis = analyse(&matchup, 1_000, 42);
-        SimulationResult::new(
-            EventView::new(&matchup, Some(event.id)),
-            analysis,
-            SimulationMeta {
+        SimulationResult {
+            event: EventView::new(&matchup, Some(event.id)),
+            numbers: SimulationNumbers::new(analyse(&matchup, 1_000, 42)),
+            meta: SimulationMeta {
                 request_id: "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
                 fingerprint: fingerprint(&matchup, 1_000, 42),
                 cache_hit: false,
@@ -227,26 +251,6 @@ impl Example for SimulationResult {
                 cost_tokens: 1,
                 engine_ms: 0.05,
             },
-        )
-    }
-}
-
-impl SimulationResult {
-    /// The response for `event` from an analysis and this request's facts.
-    fn new(event: EventView, analysis: Analysis, meta: SimulationMeta) -> Self {
-        let sim = analysis.simulation;
-        Self {
-            event,
-            iterations: sim.iterations,
-            seed: sim.seed,
-            probabilities: sim.probabilities.into(),
-            intervals_95: sim.intervals_95.into(),
-            analytic: sim.analytic.into(),
-            expected_score: sim.expected_score.into(),
-            scenarios: sim.scenarios.into_iter().map(Into::into).collect(),
-            risk: sim.risk.into(),
-            explanation: analysis.explanation.into(),
-            meta,
         }
     }
 }
@@ -348,7 +352,7 @@ impl SimulateApi {
     }
 
     /// Runs the engine on a blocking thread (bounded by `engine_slots`) and returns the
-    /// analysis as the JSON the cache stores, with the engine time.
+    /// analysis as the JSON the cache stores ([`SimulationNumbers`]), with the engine time.
     async fn compute(&self, plan: &Plan) -> Result<(String, f64), ApiError<SIMULATE_ERRORS>> {
         let _slot = self
             .engine_slots
@@ -364,15 +368,12 @@ impl SimulateApi {
             let analysis = analyse(&matchup, iterations, seed);
             let elapsed = started.elapsed();
             crate::metrics::record_engine(iterations, elapsed);
-            serde_json::to_string(&analysis).map(|json| (json, elapsed.as_secs_f64() * 1e3))
+            let json = SimulationNumbers::new(analysis).to_json_string();
+            (json, elapsed.as_secs_f64() * 1e3)
         })
         .await;
         match joined {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(err)) => {
-                tracing::error!(error = %err, "analysis could not be serialised");
-                Err(ApiError::internal())
-            }
+            Ok(done) => Ok(done),
             Err(err) => {
                 tracing::error!(error = %err, "engine task failed");
                 Err(ApiError::internal())
@@ -389,49 +390,59 @@ struct Charge {
 }
 
 impl SimulateApi {
-    /// Builds the response body from cached JSON and this request's facts.
+    /// The response body: the cached numbers with this request's `event` and `meta`.
     fn result(
         &self,
         plan: &Plan,
         fingerprint: &str,
-        json: &str,
+        numbers: &str,
         computed: bool,
         engine_ms: f64,
-    ) -> Result<SimulationResult, SimError> {
-        let analysis: Analysis = serde_json::from_str(json).map_err(|err| {
-            tracing::error!(error = %err, "cached analysis is unreadable");
-            ApiError::internal()
-        })?;
-        Ok(SimulationResult::new(
-            EventView::new(&plan.matchup, plan.event_id.as_deref()),
-            analysis,
-            SimulationMeta {
-                request_id: telemetry::RequestContext::current().request_id,
-                fingerprint: fingerprint.to_owned(),
-                cache_hit: !computed,
-                idempotency_replay: false,
-                model_version: MODEL_VERSION.into(),
-                cost_tokens: if computed {
-                    self.settings.simulation_cost
-                } else {
-                    0
-                },
-                engine_ms: (engine_ms * 1e3).round() / 1e3,
+    ) -> Result<String, SimError> {
+        let event = EventView::new(&plan.matchup, plan.event_id.as_deref());
+        let meta = SimulationMeta {
+            request_id: telemetry::RequestContext::current().request_id,
+            fingerprint: fingerprint.to_owned(),
+            cache_hit: !computed,
+            idempotency_replay: false,
+            model_version: MODEL_VERSION.into(),
+            cost_tokens: if computed {
+                self.settings.simulation_cost
+            } else {
+                0
             },
-        ))
+            engine_ms: (engine_ms * 1e3).round() / 1e3,
+        };
+        splice_object(
+            &[
+                ("event", &event.to_json_string()),
+                ("meta", &meta.to_json_string()),
+            ],
+            numbers,
+        )
+        .ok_or_else(|| {
+            tracing::error!("cached analysis is not a JSON object");
+            ApiError::internal()
+        })
     }
 
     /// A stored idempotent response, replayed.
     fn replay(status: u16, body: &str) -> Result<SimulateResponse, SimError> {
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_str(body).map_err(|_| ApiError::internal())?;
         if status == 200 {
-            let mut result = <SimulationResult as ParseFromJSON>::parse_from_json(Some(value))
-                .map_err(|_| ApiError::internal())?;
-            result.meta.idempotency_replay = true;
-            telemetry::note_cache_hit(result.meta.cache_hit);
+            let meta = value
+                .get_mut("meta")
+                .and_then(serde_json::Value::as_object_mut)
+                .ok_or_else(ApiError::internal)?;
+            meta.insert("idempotency_replay".into(), true.into());
+            let cache_hit = meta
+                .get("cache_hit")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            telemetry::note_cache_hit(cache_hit);
             return Ok(SimulateResponse::Ok(
-                Json(result),
+                RenderedJson::new(value.to_string()),
                 "trickster-oracle; hit".into(),
             ));
         }
@@ -526,10 +537,10 @@ impl SimulateApi {
         actor: &str,
         charge: &Charge,
         claim: Option<&IdempotencyClaim>,
-        outcome: &Result<SimulationResult, SimError>,
+        outcome: &Result<String, SimError>,
     ) -> Result<(), SimError> {
         let (status, body) = match outcome {
-            Ok(result) => (200, result.to_json_string()),
+            Ok(body) => (200, body.clone()),
             Err(err) => (
                 err.code.status().as_u16(),
                 err.problem_body().to_json_string(),
@@ -639,7 +650,7 @@ impl SimulateApi {
 
         // Round trip 2 on a hit: admission, storing the final response for the key at once.
         if let Some(json) = cached? {
-            let result = self.result(&plan, &fingerprint, &json, false, 0.0)?;
+            let body = self.result(&plan, &fingerprint, &json, false, 0.0)?;
             let claim = key.as_deref().map(|key| {
                 gate::claim(
                     &self.settings,
@@ -648,7 +659,7 @@ impl SimulateApi {
                     &canonical_body,
                     IdempotencyMode::Store {
                         status: 200,
-                        body: result.to_json_string(),
+                        body: body.clone(),
                     },
                 )
             });
@@ -660,7 +671,7 @@ impl SimulateApi {
             telemetry::note_cache_hit(true);
             crate::metrics::record_cache("hit");
             return Ok(SimulateResponse::Ok(
-                Json(result),
+                RenderedJson::new(body),
                 "trickster-oracle; hit".into(),
             ));
         }
@@ -715,6 +726,9 @@ impl SimulateApi {
             CacheOutcome::Collapsed => "trickster-oracle; hit; collapsed",
             CacheOutcome::Stored => "trickster-oracle; fwd=miss; stored",
         };
-        Ok(SimulateResponse::Ok(Json(result), cache_status.into()))
+        Ok(SimulateResponse::Ok(
+            RenderedJson::new(result),
+            cache_status.into(),
+        ))
     }
 }
