@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# Load benchmark of one service instance on loopback, against its own private Redis.
+#
+# Measures, each for a fixed duration after a warm-up, at a fixed number of connections:
+#   1. GET /health                              (no Redis)
+#   2. POST /api/simulate, cache hit            (same body and actor every time)
+#   3. POST /api/simulate, cache miss           (a new seed every request, 10 000 iterations)
+#   4. GET /api/events against a small rate limit (one actor: mostly 429s — the cost of a denial)
+#   5. redis-benchmark: EVALSHA of lua/cache_claim.lua (hit and busy replies) and PING
+# and prints one Markdown table with the machine, the commands and pass/fail of the targets:
+#   cache-hit rps >= 0.3 x /health rps of the same run, cache-hit p99 <= 10 ms.
+#
+# Needs: wrk, redis-server, redis-cli, redis-benchmark, curl (Debian: apt-get install wrk
+# redis-server redis-tools curl). All traffic stays on 127.0.0.1; every step is time-bounded.
+#
+# Environment (all optional):
+#   TRICKSTER_BIN   service binary (default ${CARGO_TARGET_DIR:-target}/release/trickster-oracle,
+#                   built with `cargo build --release --locked` when missing)
+#   DURATION        measured seconds per path (default 10)
+#   WARMUP          warm-up seconds per path, discarded (default 2)
+#   CONNECTIONS     wrk connections and redis-benchmark clients (default 32)
+#   THREADS         wrk threads (default 2)
+#   ITERATIONS      iterations of the cache-miss simulation (default 10000)
+#   REDIS_REQUESTS  requests per redis-benchmark test (default 200000)
+#   RESULTS_FILE    also write the report to this file
+#   KEEP_TMP=1      keep the temporary directory (logs, wrk output) for inspection
+#
+# Exit status: 0 when both targets pass, 1 when one is missed, 2 on a setup failure.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOAD_DIR="$ROOT/scripts/load"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-2}"
+ITERATIONS="${ITERATIONS:-10000}"
+REDIS_REQUESTS="${REDIS_REQUESTS:-200000}"
+TRICKSTER_BIN="${TRICKSTER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/trickster-oracle}"
+
+die() {
+  echo "load-bench: $*" >&2
+  exit 2
+}
+log() { echo "load-bench: $*" >&2; }
+
+for tool in wrk redis-server redis-cli redis-benchmark curl timeout ss awk; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-server redis-tools curl)"
+done
+
+if [[ ! -x "$TRICKSTER_BIN" ]]; then
+  log "building $TRICKSTER_BIN (cargo build --release --locked)"
+  (cd "$ROOT" && timeout 1800 cargo build --release --locked) || die "build failed"
+  [[ -x "$TRICKSTER_BIN" ]] || die "no binary at $TRICKSTER_BIN after the build (set TRICKSTER_BIN)"
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/load-bench.XXXXXX")"
+PIDS=()
+# Run a private copy, so a rebuild during the run cannot swap the binary between instances.
+BIN_MTIME="$(date -u -r "$TRICKSTER_BIN" +%Y-%m-%dT%H:%M:%SZ)"
+cp "$TRICKSTER_BIN" "$TMP/trickster-oracle"
+BIN_SHA="$(sha256sum "$TMP/trickster-oracle" | cut -c1-12)"
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    # Bounded wait: SIGKILL whatever has not stopped after ~5 s.
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port: random high port with no listener (the window before our process
+# binds it is tiny; a collision makes the readiness check below fail loudly).
+free_port() {
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 30000))
+    if [[ -z "$(ss -Htan "( sport = :$port or dport = :$port )")" ]]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+wait_until() { # wait_until <seconds> <command...>
+  local limit=$(($1 * 10))
+  shift
+  for _ in $(seq "$limit"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- Redis -----------------------------------------------------------------------------
+REDIS_PORT="$(free_port)"
+mkdir -p "$TMP/redis"
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+  --dir "$TMP/redis" --logfile "$TMP/redis/redis.log" --daemonize no \
+  --protected-mode yes >/dev/null 2>&1 &
+PIDS+=($!)
+wait_until 10 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not start (see $TMP/redis/redis.log)"
+kill -0 "${PIDS[0]}" 2>/dev/null || die "redis-server exited (port $REDIS_PORT taken?)"
+
+# --- Service ---------------------------------------------------------------------------
+# start_service <name> <port> [VAR=value...]: runs in its own directory (so no .env from
+# the repository is read) with a clean environment plus the given settings.
+start_service() {
+  local name="$1" port="$2"
+  shift 2
+  mkdir -p "$TMP/$name"
+  (cd "$TMP/$name" && exec env -i PATH="$PATH" HOME="$TMP/$name" \
+    ENV=development HOST=127.0.0.1 PORT="$port" \
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" REDIS_KEY_PREFIX="$name" \
+    LOG_LEVEL=warn LOG_FORMAT=json AUTH_MODE=header \
+    "$@" "$TMP/trickster-oracle" >"$TMP/$name/service.log" 2>&1) &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_until 15 curl -fsS --max-time 1 "http://127.0.0.1:$port/ready" ||
+    die "$name did not become ready on port $port (see $TMP/$name/service.log)"
+  kill -0 "$pid" 2>/dev/null || die "$name exited (port $port taken?): $(tail -3 "$TMP/$name/service.log")"
+}
+
+APP_PORT="$(free_port)"
+start_service main "$APP_PORT" \
+  RATE_LIMIT_BURST=1000000 RATE_LIMIT_PER_MINUTE=6000000 DAILY_TOKENS=1000000000 \
+  CACHE_TTL_SECONDS=3600
+LIMITED_PORT="$(free_port)"
+start_service limited "$LIMITED_PORT" \
+  RATE_LIMIT_BURST=50 RATE_LIMIT_PER_MINUTE=600 DAILY_TOKENS=5
+BASE="http://127.0.0.1:$APP_PORT"
+
+# --- Machine ---------------------------------------------------------------------------
+CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+NPROC="$(nproc)"
+REDIS_VERSION="$(redis-server --version | awk '{print $3}' | sed 's/^v=//')"
+WRK_VERSION="$( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}')"
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+DIRTY="$(git -C "$ROOT" status --porcelain -- src lua Cargo.toml Cargo.lock 2>/dev/null | wc -l)"
+# Share of CPU time busy over 2 s with nothing of ours under load: other work on the machine.
+busy_pct() {
+  local a b
+  a="$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)"
+  sleep 2
+  b="$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)"
+  awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ");
+    busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", 100 * busy / (busy + idle)}'
+}
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+BUSY_PCT_BEFORE="$(busy_pct)"
+# Busiest other processes right now (compilers, tests) — the run shares 2 cores with them.
+BUSY_BEFORE="$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 && n++ < 5 {printf "%s%s %s%%", sep, $2, $1; sep=", "}')"
+
+# --- CPU accounting ------------------------------------------------------------------
+# Around every measured wrk run: CPU seconds of the whole machine, of our service and Redis
+# processes, and of wrk (bash `times` of the main shell, written to $TMP/times by the
+# caller: children reaped so far). What is left is other work sharing the machine. Softirq
+# time (loopback traffic) is shown too; it is mostly charged to the process it interrupted.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_snapshot() {
+  local pid own=0 t
+  for pid in "${PIDS[@]}"; do
+    t="$(awk -v hz="$CLK_TCK" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+    own="$(awk -v a="$own" -v b="$t" 'BEGIN {print a + b}')"
+  done
+  local kids
+  kids="$(awk 'NR == 2 {n = split($0, f, " "); s = 0;
+    for (i = 1; i <= n; i++) {split(f[i], m, "m"); sub("s", "", m[2]); s += m[1] * 60 + m[2]} print s}' "$TMP/times")"
+  echo "$(awk -v hz="$CLK_TCK" '/^cpu / {printf "%.2f %.2f %.2f", ($2 + $3 + $4 + $7 + $8) / hz, ($5 + $6) / hz, ($7 + $8) / hz}' /proc/stat) $own $kids"
+}
+# cpu_report <before> <after>: "other load N %" (of all CPUs) and our processes' share
+cpu_report() {
+  awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " ");
+    busy = y[1] - x[1]; idle = y[2] - x[2]; irq = y[3] - x[3]; own = y[4] - x[4]; wrk = y[5] - x[5];
+    total = busy + idle; other = busy - own - wrk; if (other < 0) other = 0;
+    printf "other load %.0f %%, service+redis %.0f %%, wrk %.0f %%, idle %.0f %% (softirq %.0f %%, mostly inside the former)",
+      100 * other / total, 100 * own / total, 100 * wrk / total, 100 * idle / total, 100 * irq / total}'
+}
+
+# --- wrk -------------------------------------------------------------------------------
+# warm_wrk / run_wrk <label> <script> <path> [VAR=value...]: the discarded warm-up, and the
+# measured run, which leaves the RESULT (and STATUS) line in $TMP/<label>.out.
+wrk_cmd() { WRK=(wrk -t"$THREADS" -c"$CONNECTIONS" --timeout 2s --latency -s "$LOAD_DIR/$1"); }
+warm_wrk() {
+  local label="$1" script="$2" path="$3"
+  shift 3
+  [[ "$WARMUP" -gt 0 ]] || return 0
+  wrk_cmd "$script"
+  env LOAD_DIR="$LOAD_DIR" "$@" timeout $((WARMUP + 15)) "${WRK[@]}" -d"${WARMUP}s" "$BASE_URL$path" \
+    >"$TMP/$label.warmup" 2>&1 || die "wrk warm-up of $label failed: $(tail -3 "$TMP/$label.warmup")"
+}
+run_wrk() {
+  local label="$1" script="$2" path="$3"
+  shift 3
+  wrk_cmd "$script"
+  local before
+  times >"$TMP/times"
+  before="$(cpu_snapshot)"
+  env LOAD_DIR="$LOAD_DIR" "$@" timeout $((DURATION + 15)) "${WRK[@]}" -d"${DURATION}s" "$BASE_URL$path" \
+    >"$TMP/$label.out" 2>&1 || die "wrk run of $label failed: $(tail -3 "$TMP/$label.out")"
+  grep -q '^RESULT ' "$TMP/$label.out" || die "no RESULT line from wrk for $label"
+  times >"$TMP/times"
+  cpu_report "$before" "$(cpu_snapshot)" >"$TMP/$label.cpu"
+  WRK_CMDS+=("$(printf '%s ' LOAD_DIR=scripts/load "$@")${WRK[*]/#$ROOT\//} -d${DURATION}s $BASE_URL$path")
+}
+WRK_CMDS=()
+
+field() { # field <label> <name> — a value from the RESULT line
+  sed -n 's/^RESULT //p' "$TMP/$1.out" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'
+}
+ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
+socket_errors() {
+  local c r w t
+  c="$(field "$1" connect)" r="$(field "$1" read)" w="$(field "$1" write)" t="$(field "$1" timeout)"
+  echo $((c + r + w + t))
+}
+metric() { # metric <base url> <series with labels> — a counter from /metrics (0 when absent)
+  curl -fsS --max-time 5 "$1/metrics" | awk -v s="$2" '$1 == s {v = $2} END {print v + 0}'
+}
+
+# 1. /health
+log "GET /health"
+BASE_URL="$BASE" warm_wrk health get.lua /health
+BASE_URL="$BASE" run_wrk health get.lua /health
+
+# 2. cache hit: prime, check the header of a sample, then count hits in /metrics.
+log "POST /api/simulate (cache hit)"
+HIT_BODY='{"event_id":"demo_001","seed":42,"iterations":10000}'
+sim_once() {
+  curl -fsS --max-time 10 -D "$TMP/$1.headers" -o "$TMP/$1.body" -X POST "$BASE/api/simulate" \
+    -H 'Content-Type: application/json' -H 'X-Actor-ID: load-hit' -d "$HIT_BODY"
+}
+sim_once prime || die "priming request failed"
+sim_once sample || die "sample request failed"
+HIT_HEADER="$(awk -F': ' 'tolower($1) == "cache-status" {print $2}' "$TMP/sample.headers" | tr -d '\r')"
+[[ "$HIT_HEADER" == "trickster-oracle; hit" ]] || die "second identical request was not a hit: Cache-Status: $HIT_HEADER"
+HIT_BYTES="$(wc -c <"$TMP/sample.body")"
+FINGERPRINT="$(grep -o '"fingerprint":"[0-9a-f]*"' "$TMP/sample.body" | cut -d'"' -f4)"
+BASE_URL="$BASE" warm_wrk hit simulate-hit.lua /api/simulate ACTOR=load-hit
+HITS_BEFORE="$(metric "$BASE" 'simulation_cache_total{outcome="hit"}')"
+MISSES_BEFORE_HIT="$(metric "$BASE" 'simulation_cache_total{outcome="miss"}')"
+BASE_URL="$BASE" run_wrk hit simulate-hit.lua /api/simulate ACTOR=load-hit
+HITS_AFTER="$(metric "$BASE" 'simulation_cache_total{outcome="hit"}')"
+MISSES_AFTER_HIT="$(metric "$BASE" 'simulation_cache_total{outcome="miss"}')"
+HIT_DELTA=$((HITS_AFTER - HITS_BEFORE))
+HIT_MISS_DELTA=$((MISSES_AFTER_HIT - MISSES_BEFORE_HIT))
+
+# 3. cache miss: a new seed every request.
+log "POST /api/simulate (cache miss, $ITERATIONS iterations)"
+BASE_URL="$BASE" warm_wrk miss simulate-miss.lua /api/simulate SEED_BASE=9000000000000 ITERATIONS="$ITERATIONS"
+MISS_BEFORE="$(metric "$BASE" 'simulation_cache_total{outcome="miss"}')"
+COLLAPSED_BEFORE="$(metric "$BASE" 'simulation_cache_total{outcome="collapsed"}')"
+BASE_URL="$BASE" run_wrk miss simulate-miss.lua /api/simulate SEED_BASE=1000000000000 ITERATIONS="$ITERATIONS"
+MISS_AFTER="$(metric "$BASE" 'simulation_cache_total{outcome="miss"}')"
+MISS_DELTA=$((MISS_AFTER - MISS_BEFORE))
+COLLAPSED_DELTA=$(($(metric "$BASE" 'simulation_cache_total{outcome="collapsed"}') - COLLAPSED_BEFORE))
+
+# 4. rate-limited path: the warm-up uses another actor so the measured actor starts with a
+# full bucket (burst 50, 10/s refill).
+log "GET /api/events (rate limited: burst 50, 600/min)"
+BASE_URL="http://127.0.0.1:$LIMITED_PORT"
+warm_wrk limited get.lua /api/events ACTOR=load-warm
+run_wrk limited get.lua /api/events ACTOR=load-limited COUNT_STATUS=1
+LIMITED_STATUS="$(sed -n 's/^STATUS //p' "$TMP/limited.out")"
+status_count() { tr ' ' '\n' <<<"$LIMITED_STATUS" | awk -F= -v k="$1" '$1 == k {print $2}'; }
+OK_200="$(status_count 200)"
+DENIED_429="$(status_count 429)"
+OK_200="${OK_200:-0}" DENIED_429="${DENIED_429:-0}"
+OTHER_STATUS=$(($(field limited requests) - OK_200 - DENIED_429))
+EXPECTED_200="$(awk -v d="$(field limited duration_us)" 'BEGIN {printf "%.0f", 50 + 10 * d / 1e6}')"
+
+# 5. Redis: EVALSHA of cache_claim.lua on the real cached result (hit), on an absent key
+# (one claim, then "busy" replies), and PING.
+log "redis-benchmark"
+SHA="$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "$(cat "$ROOT/lua/cache_claim.lua")")"
+RESULT_KEY="main:{c:$FINGERPRINT}:result"
+[[ "$(redis-cli -p "$REDIS_PORT" EXISTS "$RESULT_KEY")" == 1 ]] || die "cached result key $RESULT_KEY not found"
+RESULT_BYTES="$(redis-cli -p "$REDIS_PORT" STRLEN "$RESULT_KEY")"
+REDIS_CMDS=()
+rb() { # rb <label> <command...>
+  local label="$1"
+  shift
+  timeout 120 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNECTIONS" -n "$REDIS_REQUESTS" --csv "$@" \
+    >"$TMP/$label.csv" 2>"$TMP/$label.err" || die "redis-benchmark $label failed: $(tail -2 "$TMP/$label.err")"
+  REDIS_CMDS+=("redis-benchmark -p <port> -c $CONNECTIONS -n $REDIS_REQUESTS --csv $*")
+}
+rb evalsha_hit EVALSHA "$SHA" 2 "$RESULT_KEY" "main:{c:$FINGERPRINT}:lock" owner 1000
+rb evalsha_busy EVALSHA "$SHA" 2 'bench:{c:absent}:result' 'bench:{c:absent}:lock' owner 1000
+rb ping PING
+
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+BUSY_PCT_AFTER="$(busy_pct)"
+WARNINGS="$(grep -c '"level":"\(WARN\|ERROR\)"' "$TMP/main/service.log" || true)"
+
+# --- Report ----------------------------------------------------------------------------
+row_wrk() { # row_wrk <label> <path text> <notes>
+  printf '| %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" rps)" \
+    "$(ms "$(field "$1" p50_us)")" "$(ms "$(field "$1" p99_us)")" "$3"
+}
+row_redis() { # row_redis <label> <path text> <notes>
+  local line
+  line="$(sed -n 2p "$TMP/$1.csv" | tr -d '"')"
+  IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$line"
+  printf '| %s | %s | %s | %s | %s |\n' "$2" "$rps" "$p50" "$p99" "$3"
+}
+HEALTH_RPS="$(field health rps)"
+HIT_RPS="$(field hit rps)"
+HIT_P99_MS="$(ms "$(field hit p99_us)")"
+RATIO="$(awk -v a="$HIT_RPS" -v b="$HEALTH_RPS" 'BEGIN {printf "%.3f", a / b}')"
+RATIO_OK="$(awk -v r="$RATIO" 'BEGIN {print (r >= 0.3) ? "PASS" : "FAIL"}')"
+P99_OK="$(awk -v p="$HIT_P99_MS" 'BEGIN {print (p <= 10) ? "PASS" : "FAIL"}')"
+errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_errors "$1")"; }
+
+{
+  echo "### Run of $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "- Machine: $NPROC CPUs ($CPU_MODEL); Redis $REDIS_VERSION; wrk $WRK_VERSION; load generator, Redis and service share the CPUs."
+  echo "- Other work on the machine: CPU busy $BUSY_PCT_BEFORE % before and $BUSY_PCT_AFTER % after the run (2 s samples, nothing of ours loaded; quiet ≈ 0–5 %); load average before / after $LOAD_BEFORE / $LOAD_AFTER; busiest processes at start (lifetime %CPU ≥ 10): ${BUSY_BEFORE:-none}."
+  echo "- Service: \`$TRICKSTER_BIN\` (built $BIN_MTIME, sha256 $BIN_SHA…); repository HEAD $COMMIT with $DIRTY uncommitted files under src/, lua/, Cargo.* at run time; one instance, HOST=127.0.0.1 LOG_LEVEL=warn LOG_FORMAT=json; $WARNINGS warn/error log lines."
+  echo "- Each wrk row: ${WARMUP} s warm-up (discarded), then ${DURATION} s measured, \`-t$THREADS -c$CONNECTIONS --latency --timeout 2s\`."
+  echo
+  echo "| path | rps | p50 ms | p99 ms | errors / notes |"
+  echo "|---|---:|---:|---:|---|"
+  row_wrk health 'GET /health' "$(errors_note health)"
+  row_wrk hit 'POST /api/simulate, cache hit' "$(errors_note hit); /metrics hits +$HIT_DELTA, misses +$HIT_MISS_DELTA for $(field hit requests) requests; body $HIT_BYTES B"
+  row_wrk miss "POST /api/simulate, cache miss ($ITERATIONS it.)" "$(errors_note miss); /metrics misses +$MISS_DELTA (collapsed +$COLLAPSED_DELTA) for $(field miss requests) requests"
+  row_wrk limited 'GET /api/events, rate limited (burst 50, 600/min, 1 actor)' "200: $OK_200 (expected ≈ $EXPECTED_200), 429: $DENIED_429, other: $OTHER_STATUS; socket errors $(socket_errors limited)"
+  row_redis evalsha_hit 'redis EVALSHA cache_claim (hit)' "reply carries the cached result ($RESULT_BYTES B)"
+  row_redis evalsha_busy 'redis EVALSHA cache_claim (busy)' 'absent result, lock held: SET NX + PTTL'
+  row_redis ping 'redis PING' ''
+  echo
+  echo "CPU during each measured row (2 CPUs = 100 %; \"other load\" is work that is not part of the benchmark):"
+  echo
+  for label in health hit miss limited; do echo "- $label: $(cat "$TMP/$label.cpu")"; done
+  echo
+  echo "- Cache-hit rps / health rps = $HIT_RPS / $HEALTH_RPS = **$RATIO** (target ≥ 0.3): **$RATIO_OK**"
+  echo "- Cache-hit p99 = **$HIT_P99_MS ms** at $CONNECTIONS connections (target ≤ 10 ms): **$P99_OK**"
+  echo
+  echo "Commands (ports are picked at random per run):"
+  echo
+  echo '```'
+  for c in "${WRK_CMDS[@]}"; do echo "$c"; done
+  for c in "${REDIS_CMDS[@]}"; do echo "$c"; done
+  echo '```'
+} | tee "$TMP/report.md"
+
+if [[ -n "${RESULTS_FILE:-}" ]]; then
+  cp "$TMP/report.md" "$RESULTS_FILE"
+fi
+
+[[ "$RATIO_OK" == PASS && "$P99_OK" == PASS ]] || exit 1
