@@ -182,7 +182,7 @@ impl TestConfig {
             ("PORT", "0"),
             ("REDIS_URL", redis_url),
             ("REDIS_KEY_PREFIX", &unique_prefix()),
-            ("LOG_LEVEL", "warn"),
+            ("LOG_LEVEL", "error"),
             ("SHUTDOWN_GRACE_SECONDS", "5"),
         ] {
             vars.insert(key.to_owned(), value.to_owned());
