@@ -647,21 +647,17 @@ impl SimulateApi {
         let actor = actor?;
         let slot = Slot::Actor(actor.clone());
         let limit = Some(gate::api_rate_limit(&self.settings));
+        let claim_with = |mode| {
+            key.as_deref()
+                .map(|key| gate::claim(&self.settings, SIMULATE_SCOPE, key, &canonical_body, mode))
+        };
 
         // Round trip 2 on a hit: admission, storing the final response for the key at once.
         if let Some(json) = cached? {
             let body = self.result(&plan, &fingerprint, &json, false, 0.0)?;
-            let claim = key.as_deref().map(|key| {
-                gate::claim(
-                    &self.settings,
-                    SIMULATE_SCOPE,
-                    key,
-                    &canonical_body,
-                    IdempotencyMode::Store {
-                        status: 200,
-                        body: body.clone(),
-                    },
-                )
+            let claim = claim_with(IdempotencyMode::Store {
+                status: 200,
+                body: body.clone(),
             });
             if let Some((status, body)) =
                 gate::admit(&self.settings, &self.store, &slot, limit, claim.as_ref()).await?
@@ -677,16 +673,8 @@ impl SimulateApi {
         }
 
         // The miss path: admit (claiming the key), compute or wait, settle.
-        let claim = key.as_deref().map(|key| {
-            gate::claim(
-                &self.settings,
-                SIMULATE_SCOPE,
-                key,
-                &canonical_body,
-                IdempotencyMode::Claim {
-                    lease_ms: self.settings.idempotency_lease_seconds * 1000,
-                },
-            )
+        let claim = claim_with(IdempotencyMode::Claim {
+            lease_ms: self.settings.idempotency_lease_seconds * 1000,
         });
         if let Some((status, body)) =
             gate::admit(&self.settings, &self.store, &slot, limit, claim.as_ref()).await?
