@@ -280,3 +280,56 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use poem::{Endpoint, EndpointExt, Request, handler, http::StatusCode};
+
+    use super::*;
+
+    #[handler]
+    fn explode() -> &'static str {
+        panic!("secret internal detail: connection string redis://:hunter2@db")
+    }
+
+    fn envelope() -> RequestEnvelope {
+        RequestEnvelope {
+            max_body_bytes: 1024,
+            allowed_methods: Arc::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_problem_without_internals() {
+        let app = explode.with(envelope());
+
+        let response = app
+            .call(
+                Request::builder()
+                    .header(REQUEST_ID_HEADER, "panic-1")
+                    .finish(),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "panic-1");
+        assert!(crate::api::error::is_problem(&response));
+        let body = response.into_body().into_string().await.unwrap();
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert_eq!(problem["request_id"], "panic-1");
+        assert!(
+            !body.contains("hunter2") && !body.contains("secret"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn request_ids_follow_the_allowed_alphabet() {
+        assert!(is_valid_request_id("abc-123_x.y:z"));
+        assert!(!is_valid_request_id(""));
+        assert!(!is_valid_request_id("with space"));
+        assert!(!is_valid_request_id(&"a".repeat(129)));
+    }
+}

@@ -110,6 +110,22 @@ impl OwnedRedis {
         .await
     }
 
+    /// With `requirepass`: clients must authenticate (`redis://:<password>@…`).
+    pub async fn start_with_password(password: &str) -> Self {
+        let mut owned = Self::start_with(redis_container().with_cmd([
+            "redis-server",
+            "--requirepass",
+            password,
+            "--protected-mode",
+            "no",
+        ]))
+        .await;
+        owned.url = owned
+            .url
+            .replacen("redis://", &format!("redis://:{password}@"), 1);
+        owned
+    }
+
     async fn start_with(request: testcontainers::ContainerRequest<Redis>) -> Self {
         let port = free_port();
         let container = request

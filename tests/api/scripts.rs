@@ -218,19 +218,25 @@ async fn an_insufficient_hold_writes_nothing() {
 
 #[tokio::test]
 async fn a_grant_applies_once_per_grant_id() {
-    let f = fixture().await;
+    let mut f = fixture().await;
 
     let first = f
         .store
         .grant("fay", DAILY, 3, "gift", "r1", "g-1", 60, Clock::At(T0))
         .await
         .unwrap();
+    let before = f.snapshot().await;
     let again = f
         .store
         .grant("fay", DAILY, 3, "gift", "r2", "g-1", 60, Clock::At(T0 + 1))
         .await
         .unwrap();
 
+    assert_eq!(
+        f.snapshot().await,
+        before,
+        "a duplicate grant writes nothing"
+    );
     let GrantOutcome::Granted { balance, entry_id } = first else {
         panic!("first grant applies: {first:?}");
     };
@@ -433,12 +439,36 @@ async fn account_scripts_survive_script_flush() {
         .api_key_revoke("0123456789abcdef", T0)
         .await
         .unwrap();
+    f.script_flush().await;
+    let admin_claim = IdempotencyClaim {
+        scope: "test",
+        key_hash: IdempotencyClaim::hash("admin-key"),
+        body_hash: IdempotencyClaim::hash("body"),
+        owner: "owner".into(),
+        ttl_seconds: 60,
+        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
+    };
+    let unlimited = RateLimit {
+        capacity: 0,
+        per_minute: 1,
+    };
+    f.store
+        .admit(&Slot::Admin, unlimited, Some(&admin_claim), Clock::Redis)
+        .await
+        .unwrap();
+    f.script_flush().await;
+    let finished = f
+        .store
+        .idempotency_finish(&Slot::Admin, &admin_claim, &ClaimEnd::Forget)
+        .await
+        .unwrap();
 
     assert!(matches!(held, HoldOutcome::Held { .. }));
     assert_eq!(settled.hold, "committed");
     assert!(matches!(granted, GrantOutcome::Granted { .. }));
     assert_eq!(admitted, Admission::Admitted);
     assert!(!revoked, "unknown key");
+    assert_eq!(finished, "forgotten");
     assert_entries_sum_to_balance(&f.account("jon", T0).await);
 }
 

@@ -73,6 +73,23 @@ async fn scripts_survive_script_flush() {
         .expect("EVALSHA is retried after NOSCRIPT");
 
     assert_eq!((value.as_str(), outcome), ("2", CacheOutcome::Stored));
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let failed = store
+        .cache_fetch_or_compute("fails-after-flush", POLICY, || async {
+            Err::<String, _>(StoreError::protocol("test", "engine failed"))
+        })
+        .await;
+    let lock: Option<String> = redis::cmd("GET")
+        .arg(store.keys().cache_lock("fails-after-flush"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(failed.is_err());
+    assert_eq!(lock, None, "cache_release ran after the flush");
 }
 
 #[tokio::test]

@@ -106,3 +106,35 @@ async fn metrics_are_exposed_in_prometheus_text_format() {
     assert!(text.contains("http_requests_total"), "{text}");
     assert!(text.contains("route=\"/health\""), "{text}");
 }
+
+#[tokio::test]
+async fn a_redis_password_in_the_url_is_used_and_a_wrong_one_is_reported() {
+    let redis = OwnedRedis::start_with_password("s3cret-pass").await;
+    let wrong_url = redis.url.replace("s3cret-pass", "wrong-pass");
+    let app = spawn_app_with(TestConfig::new(&redis.url)).await;
+    let refused = spawn_app_with(TestConfig::new(&wrong_url).set("REDIS_TIMEOUT_MS", "300")).await;
+
+    let ready = app.get("/ready").await;
+    let simulated = app
+        .client
+        .post(app.url("/api/simulate"))
+        .header("X-Actor-ID", "auth")
+        .json(&serde_json::json!({ "event_id": "demo_001", "iterations": 100 }))
+        .send()
+        .await
+        .unwrap();
+    let not_ready = refused.get("/ready").await;
+
+    assert_eq!(ready.status(), 200);
+    assert_eq!(simulated.status(), 200);
+    assert_eq!(not_ready.status(), 503);
+    let body = json_body(not_ready).await;
+    let error = body["checks"]["redis"]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !error.contains("wrong-pass"),
+        "no secret in the report: {error}"
+    );
+}
