@@ -10,16 +10,18 @@
 -- ARGV[3]  page size (0 = no ledger page)
 -- ARGV[4]  cursor: the id of the last entry already seen ('' = start at the newest)
 --
--- Returns  {balance, updated ms (0 if never), now ms, open holds, entries...} where each
+-- Returns  {balance, updated ms (0 if never), now ms, open holds, tokens released by expired
+--          holds in this call, entries...} where each
 --          entry is {id, kind, amount, balance_after, reason, request_id, at}; at most
 --          page size + 1 entries (one extra tells the caller another page exists).
 local now = now_ms(ARGV[1])
-local balance = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
+local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
 local reply = {
   balance,
   tonumber(redis.call('HGET', KEYS[1], 'updated') or '0'),
   now,
   redis.call('HLEN', KEYS[3]),
+  released,
 }
 local limit = tonumber(ARGV[3])
 -- Nothing is older than the first possible id (and "(0-0" is not a valid reverse start).

@@ -12,16 +12,17 @@
 -- ARGV[5]  request id
 -- ARGV[6]  marker time to live, seconds
 --
--- Returns  {"granted", balance after, entry id}
---          {"duplicate", balance, entry id}   this grant id was applied already
+-- Returns  {"granted", balance after, entry id, released}
+--          {"duplicate", balance, entry id, 0}   this grant id was applied already
+--          (released: tokens returned by expired holds while bringing the account up to date)
 local previous = redis.call('GET', KEYS[4])
 if previous then
-  return {'duplicate', tonumber(redis.call('HGET', KEYS[1], 'balance') or '0'), previous}
+  return {'duplicate', tonumber(redis.call('HGET', KEYS[1], 'balance') or '0'), previous, 0}
 end
 local now = now_ms(ARGV[1])
-local balance = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
+local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
 balance = balance + tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'balance', balance, 'updated', now)
 local id = append_entry(KEYS[2], 'grant', tonumber(ARGV[3]), balance, ARGV[4], ARGV[5], now)
 redis.call('SET', KEYS[4], id, 'EX', ARGV[6])
-return {'granted', balance, id}
+return {'granted', balance, id, released}

@@ -14,16 +14,17 @@
 -- ARGV[6]  request id
 -- ARGV[7]  reason (ledger text)
 --
--- Returns  {"held", balance after}
---          {"insufficient", balance}   nothing was charged
+-- Returns  {"held", balance after, released}
+--          {"insufficient", balance, released}   nothing was charged
+--          (released: tokens returned by expired holds while bringing the account up to date)
 local now = now_ms(ARGV[1])
-local balance = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
+local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
 local cost = tonumber(ARGV[3])
 if balance < cost then
-  return {'insufficient', balance}
+  return {'insufficient', balance, released}
 end
 balance = balance - cost
 redis.call('HSET', KEYS[1], 'balance', balance, 'updated', now)
 redis.call('HSET', KEYS[3], ARGV[4], cost .. ':' .. (now + tonumber(ARGV[5])) .. ':' .. ARGV[6])
 append_entry(KEYS[2], 'spend', -cost, balance, ARGV[7], ARGV[6], now)
-return {'held', balance}
+return {'held', balance, released}

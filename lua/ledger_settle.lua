@@ -17,12 +17,13 @@
 -- ARGV[8]  response time to live, seconds
 -- ARGV[9]  reason for a refund (ledger text)
 --
--- Returns  {hold outcome, idempotency outcome}
+-- Returns  {hold outcome, idempotency outcome, tokens refunded}
 --          hold outcome: "committed" | "refunded" | "expired" (the lease ran out and the
 --          hold was already released) | "none"
 --          idempotency outcome: "stored" | "forgotten" | "not_owner" | "none"
 local now = now_ms(ARGV[1])
 local hold_outcome = 'none'
+local refunded = 0
 if ARGV[2] ~= '' then
   local hold = redis.call('HGET', KEYS[3], ARGV[2])
   if not hold then
@@ -36,6 +37,7 @@ if ARGV[2] ~= '' then
     local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0') + tonumber(amount)
     redis.call('HSET', KEYS[1], 'balance', balance, 'updated', now)
     append_entry(KEYS[2], 'refund', tonumber(amount), balance, ARGV[9], request_id, now)
+    refunded = tonumber(amount)
     hold_outcome = 'refunded'
   end
 end
@@ -53,4 +55,4 @@ if ARGV[4] ~= '' then
     idem_outcome = 'forgotten'
   end
 end
-return {hold_outcome, idem_outcome}
+return {hold_outcome, idem_outcome, refunded}

@@ -27,16 +27,18 @@ end
 
 -- Brings the account up to date before anything else: releases holds whose lease ran out
 -- (their request never finished) and applies the daily allowance on the first touch of a
--- UTC day. Writes only when something changed. Returns the balance.
+-- UTC day. Writes only when something changed. Returns the balance and the tokens released.
 local function refresh_account(acct, ledger, holds, now, daily)
   local balance = tonumber(redis.call('HGET', acct, 'balance') or '0')
   local changed = false
+  local released = 0
   local held = redis.call('HGETALL', holds)
   for i = 1, #held, 2 do
     local amount, expires, request_id = string.match(held[i + 1], '^(%d+):(%d+):(.*)$')
     if tonumber(expires) <= now then
       redis.call('HDEL', holds, held[i])
       balance = balance + tonumber(amount)
+      released = released + tonumber(amount)
       append_entry(ledger, 'release', tonumber(amount), balance,
         'hold released: its request did not finish within the lease', request_id, now)
       changed = true
@@ -55,7 +57,7 @@ local function refresh_account(acct, ledger, holds, now, daily)
   if changed then
     redis.call('HSET', acct, 'balance', balance, 'updated', now)
   end
-  return balance
+  return balance, released
 end
 
 -- The stream entries as flat arrays {id, kind, amount, balance_after, reason, request_id, at}.

@@ -265,7 +265,6 @@ impl AdminApi {
             GrantOutcome::Granted { balance, entry_id }
             | GrantOutcome::Duplicate { balance, entry_id } => (balance, entry_id),
         };
-        crate::metrics::record_tokens("grant", grant.amount);
         let result = Grant {
             actor_id: grant.actor_id,
             amount: grant.amount,

@@ -511,7 +511,6 @@ impl SimulateApi {
             .await?;
         match outcome {
             HoldOutcome::Held { .. } => {
-                crate::metrics::record_tokens("spend", cost);
                 charge.hold_id = Some(hold_id);
                 Ok(())
             }
@@ -573,13 +572,9 @@ impl SimulateApi {
         if hold.is_none() && claim_end.is_none() {
             return Ok(());
         }
-        let settled = self
-            .store
+        self.store
             .settle(actor, hold, claim_end, Clock::Redis)
             .await?;
-        if settled.hold == "refunded" {
-            crate::metrics::record_tokens("refund", self.settings.simulation_cost);
-        }
         Ok(())
     }
 }

@@ -70,6 +70,14 @@ pub enum GrantOutcome {
     Duplicate { balance: i64, entry_id: String },
 }
 
+/// Tokens returned by holds whose lease ran out, noticed by a script bringing an account up
+/// to date.
+fn record_released(amount: i64) {
+    if amount > 0 {
+        crate::metrics::record_tokens("release", amount);
+    }
+}
+
 impl Store {
     fn account_keys<'a, 's>(
         &self,
@@ -108,6 +116,7 @@ impl Store {
             entries: Vec::new(),
             has_more: false,
         };
+        record_released(reply.next()?);
         while reply.has_more() {
             let raw: Vec<String> = reply.next()?;
             let [id, kind, amount, balance_after, reason, request_id, at]: [String; 7] = raw
@@ -160,8 +169,12 @@ impl Store {
         let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
+        record_released(reply.next()?);
         match tag.as_str() {
-            "held" => Ok(HoldOutcome::Held { balance }),
+            "held" => {
+                crate::metrics::record_tokens("spend", cost);
+                Ok(HoldOutcome::Held { balance })
+            }
             "insufficient" => Ok(HoldOutcome::Insufficient { balance }),
             other => Err(reply.unexpected(other)),
         }
@@ -215,10 +228,15 @@ impl Store {
         };
         invocation.arg(refund_reason);
         let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
-        Ok(Settled {
+        let settled = Settled {
             hold: reply.next()?,
             claim: reply.next()?,
-        })
+        };
+        let refunded: i64 = reply.next()?;
+        if refunded > 0 {
+            crate::metrics::record_tokens("refund", refunded);
+        }
+        Ok(settled)
     }
 
     /// Credits `amount` tokens once per `grant_id`.
@@ -248,8 +266,12 @@ impl Store {
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
         let entry_id: String = reply.next()?;
+        record_released(reply.next()?);
         match tag.as_str() {
-            "granted" => Ok(GrantOutcome::Granted { balance, entry_id }),
+            "granted" => {
+                crate::metrics::record_tokens("grant", amount);
+                Ok(GrantOutcome::Granted { balance, entry_id })
+            }
             "duplicate" => Ok(GrantOutcome::Duplicate { balance, entry_id }),
             other => Err(reply.unexpected(other)),
         }

@@ -100,11 +100,27 @@ async fn swagger_ui_is_served_without_network_access() {
 async fn metrics_are_exposed_in_prometheus_text_format() {
     let app = spawn_app().await;
     app.get("/health").await;
+    app.client
+        .post(app.url("/api/simulate"))
+        .header("X-Actor-ID", "metered")
+        .json(&serde_json::json!({ "event_id": "demo_008", "iterations": 100 }))
+        .send()
+        .await
+        .unwrap();
 
     let text = app.get("/metrics").await.text().await.unwrap();
 
-    assert!(text.contains("http_requests_total"), "{text}");
-    assert!(text.contains("route=\"/health\""), "{text}");
+    for series in [
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "route=\"/health\"",
+        "simulation_cache_total{outcome=\"miss\"}",
+        "tokens_total{kind=\"spend\"}",
+        "engine_duration_seconds",
+        "redis_script_duration_seconds",
+    ] {
+        assert!(text.contains(series), "{series} missing from {text}");
+    }
 }
 
 #[tokio::test]
