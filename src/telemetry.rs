@@ -22,7 +22,10 @@ use tracing::Instrument;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::{
-    api::error::{ApiError, ProblemCode, is_problem},
+    api::{
+        document::{PathInfo, shape_of},
+        error::{ApiError, ProblemCode, is_problem},
+    },
     config::{LogFormat, Settings},
 };
 
@@ -110,8 +113,8 @@ pub fn is_valid_request_id(id: &str) -> bool {
 /// The middleware; see the module documentation.
 pub struct RequestEnvelope {
     pub max_body_bytes: usize,
-    /// OpenAPI path template → its methods, for the `Allow` header of a 405.
-    pub allowed_methods: Arc<HashMap<String, String>>,
+    /// The document's paths by shape: route labels and the `Allow` header of a 405.
+    pub paths: Arc<HashMap<String, PathInfo>>,
 }
 
 impl<E: Endpoint> Middleware<E> for RequestEnvelope {
@@ -121,7 +124,7 @@ impl<E: Endpoint> Middleware<E> for RequestEnvelope {
         RequestEnvelopeEndpoint {
             inner,
             max_body_bytes: self.max_body_bytes,
-            allowed_methods: self.allowed_methods.clone(),
+            paths: self.paths.clone(),
         }
     }
 }
@@ -129,7 +132,7 @@ impl<E: Endpoint> Middleware<E> for RequestEnvelope {
 pub struct RequestEnvelopeEndpoint<E> {
     inner: E,
     max_body_bytes: usize,
-    allowed_methods: Arc<HashMap<String, String>>,
+    paths: Arc<HashMap<String, PathInfo>>,
 }
 
 impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
@@ -153,10 +156,8 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                 if let Some(pattern) = pattern {
                     // RFC 9110: a 405 lists the methods the resource does support.
                     if status == poem::http::StatusCode::METHOD_NOT_ALLOWED
-                        && let Some(allow) = self
-                            .allowed_methods
-                            .get(&crate::api::document::shape_of(&pattern.0))
-                        && let Ok(value) = HeaderValue::from_str(allow)
+                        && let Some(path) = self.paths.get(&shape_of(&pattern.0))
+                        && let Ok(value) = HeaderValue::from_str(&path.allow)
                     {
                         response.headers_mut().insert(header::ALLOW, value);
                     }
@@ -225,11 +226,15 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
         if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms:.2}")) {
             headers.insert("server-timing", value);
         }
-        // Unmatched paths share one label so scanners cannot inflate the metric series.
+        // The document's template names the route (`/api/admin/api-keys/{key_id}`); unmatched
+        // paths share one label so scanners cannot inflate the metric series.
         let route = response
             .data::<PathPattern>()
-            .map(|p| p.0.to_string())
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.0.is_empty())
+            .map(|p| match self.paths.get(&shape_of(&p.0)) {
+                Some(path) => path.template.clone(),
+                None => p.0.to_string(),
+            })
             .unwrap_or_else(|| String::from("unmatched"));
         let status = response.status().as_u16();
         crate::metrics::record_request(&method, &route, status, elapsed);
@@ -295,7 +300,7 @@ mod tests {
     fn envelope() -> RequestEnvelope {
         RequestEnvelope {
             max_body_bytes: 1024,
-            allowed_methods: Arc::default(),
+            paths: Arc::default(),
         }
     }
 

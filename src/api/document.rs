@@ -4,8 +4,9 @@
 //! derive cannot see, and are added here so the document states every rule the service
 //! enforces (clients and fuzzers can then trust it): bodies refuse unknown fields, a
 //! simulation names exactly one of `event_id` or `event`, `iterations` is capped by
-//! `MAX_ITERATIONS`, and `seed` is an unsigned 64-bit integer. The allowed methods of each path come from the same document, for the
-//! `Allow` header of 405 responses.
+//! `MAX_ITERATIONS`, and `seed` is an unsigned 64-bit integer. The same document gives each
+//! path's template (the route label of logs and metrics) and methods (the `Allow` header of
+//! a 405).
 
 use std::collections::HashMap;
 
@@ -22,13 +23,22 @@ const CLOSED_SCHEMAS: [&str; 4] = [
     "ApiKeyRequest",
 ];
 
+/// One path of the document.
+#[derive(Debug, Clone)]
+pub struct PathInfo {
+    /// The OpenAPI template, e.g. `/api/admin/api-keys/{key_id}`.
+    pub template: String,
+    /// Its methods, for the `Allow` header of a 405.
+    pub allow: String,
+}
+
 pub struct Document {
     /// The OpenAPI document (`/openapi.json`).
     pub json: String,
     /// The Swagger UI page with the document inlined (`/docs`).
     pub swagger_html: String,
-    /// Path shape (`/api/admin/api-keys/{}`, see [`shape_of`]) → `Allow` header value.
-    pub allowed_methods: HashMap<String, String>,
+    /// Path shape (`/api/admin/api-keys/{}`, see [`shape_of`]) → what the document says of it.
+    pub paths: HashMap<String, PathInfo>,
 }
 
 pub fn build<T: OpenApi, W: Webhook>(
@@ -40,7 +50,7 @@ pub fn build<T: OpenApi, W: Webhook>(
     refine(&mut doc, settings);
     let json = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
     let swagger_html = service.swagger_ui_html().replace(&generated, &json);
-    let allowed_methods = doc["paths"]
+    let paths = doc["paths"]
         .as_object()
         .map(|paths| {
             paths
@@ -51,7 +61,11 @@ pub fn build<T: OpenApi, W: Webhook>(
                         .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
                         .unwrap_or_default();
                     methods.sort();
-                    (shape_of(path), methods.join(", "))
+                    let info = PathInfo {
+                        template: path.clone(),
+                        allow: methods.join(", "),
+                    };
+                    (shape_of(path), info)
                 })
                 .collect()
         })
@@ -59,7 +73,7 @@ pub fn build<T: OpenApi, W: Webhook>(
     Document {
         json,
         swagger_html,
-        allowed_methods,
+        paths,
     }
 }
 

@@ -124,7 +124,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .with_if(!state.settings.cors_origins.is_empty(), cors)
         .with(telemetry::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
-            allowed_methods: Arc::new(document.allowed_methods),
+            paths: Arc::new(document.paths),
         })
 }
 
