@@ -1,5 +1,5 @@
-//! A complete analysis: the simulation and its explanation. This is what the cache stores,
-//! so a cache hit returns exactly the numbers and text a computation would.
+//! A complete analysis: the simulation and its explanation — everything a result holds
+//! that depends only on the inputs (the API caches it as the JSON it serves).
 
 use serde::{Deserialize, Serialize};
 
