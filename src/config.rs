@@ -60,6 +60,9 @@ pub struct Settings {
     pub redis: RedisTarget,
     pub redis_key_prefix: String,
     pub redis_timeout: Duration,
+    /// PEM certificate(s) of a private CA that signs the Redis server's TLS certificate
+    /// (`REDIS_TLS_CA_FILE`); without it `rediss://` trusts the public web roots.
+    pub redis_tls_ca: Option<Vec<u8>>,
     pub cors_origins: Vec<String>,
     pub build_commit: String,
     pub log_level: String,
@@ -255,6 +258,22 @@ impl Settings {
             ));
         }
 
+        let redis_tls_ca = match src.raw("REDIS_TLS_CA_FILE") {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(&path).map_err(|e| {
+                    invalid("REDIS_TLS_CA_FILE", format!("cannot read {path:?}: {e}"))
+                })?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(invalid(
+                        "REDIS_TLS_CA_FILE",
+                        format!("{path:?} holds no PEM certificate"),
+                    ));
+                }
+                Some(pem)
+            }
+        };
+
         let cors_origins: Vec<String> = src
             .string("CORS_ORIGINS", "")
             .split(',')
@@ -305,6 +324,7 @@ impl Settings {
             port,
             redis,
             redis_key_prefix,
+            redis_tls_ca,
             redis_timeout: Duration::from_millis(src.number(
                 "REDIS_TIMEOUT_MS",
                 500,
@@ -483,6 +503,22 @@ mod tests {
         let mut allowed = base.to_vec();
         allowed.push(("ALLOW_HEADER_AUTH", "true"));
         assert!(settings(&allowed).is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_non_pem_ca_file_is_refused() {
+        assert_eq!(
+            settings(&[("REDIS_TLS_CA_FILE", "/nonexistent/ca.pem")])
+                .unwrap_err()
+                .variable,
+            "REDIS_TLS_CA_FILE"
+        );
+        assert_eq!(
+            settings(&[("REDIS_TLS_CA_FILE", "Cargo.toml")])
+                .unwrap_err()
+                .variable,
+            "REDIS_TLS_CA_FILE"
+        );
     }
 
     #[test]

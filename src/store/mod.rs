@@ -138,6 +138,17 @@ impl ConnectionLike for Active {
     }
 }
 
+/// The private CA of `REDIS_TLS_CA_FILE`, as the only trust root for `rediss://`.
+fn tls_roots(settings: &Settings) -> Option<redis::TlsCertificates> {
+    settings
+        .redis_tls_ca
+        .clone()
+        .map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        })
+}
+
 /// Handle to the shared state. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct Store {
@@ -154,7 +165,10 @@ impl Store {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let conn = match &settings.redis {
             RedisTarget::Single(url) => {
-                let client = redis::Client::open(url.as_str())?;
+                let client = match tls_roots(settings) {
+                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs)?,
+                    None => redis::Client::open(url.as_str())?,
+                };
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(settings.redis_timeout))
                     .set_response_timeout(Some(settings.redis_timeout))
@@ -166,11 +180,14 @@ impl Store {
                 Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
             }
             RedisTarget::Cluster(urls) => {
-                let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
                     .connection_timeout(settings.redis_timeout)
                     .response_timeout(settings.redis_timeout)
-                    .retries(1)
-                    .build()?;
+                    .retries(1);
+                if let Some(certs) = tls_roots(settings) {
+                    builder = builder.certs(certs);
+                }
+                let client = builder.build()?;
                 Connection::Cluster(ClusterHandle {
                     client: Arc::new(client),
                     conn: Arc::default(),

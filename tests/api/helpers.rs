@@ -126,6 +126,107 @@ impl OwnedRedis {
         owned
     }
 
+    /// Serving TLS only, with a certificate for 127.0.0.1 signed by a CA made for this test.
+    /// Returns the Redis and the path of the CA certificate (PEM).
+    pub async fn start_tls() -> (Self, std::path::PathBuf) {
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("tls-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("tls dir");
+        let openssl = |args: &[&str]| {
+            let status = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl runs");
+            assert!(status.success(), "openssl {args:?}");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=trickster-test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("extensions file");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ]);
+        // Redis runs as an unprivileged user inside the container.
+        for file in ["server.key", "server.crt", "ca.crt"] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+        }
+        let mut owned = Self::start_with(
+            redis_container()
+                .with_mount(testcontainers::core::Mount::bind_mount(
+                    dir.to_string_lossy().to_string(),
+                    "/tls",
+                ))
+                .with_cmd([
+                    "redis-server",
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    "6379",
+                    "--tls-cert-file",
+                    "/tls/server.crt",
+                    "--tls-key-file",
+                    "/tls/server.key",
+                    "--tls-ca-cert-file",
+                    "/tls/ca.crt",
+                    "--tls-auth-clients",
+                    "no",
+                    "--protected-mode",
+                    "no",
+                ]),
+        )
+        .await;
+        owned.url = owned.url.replacen("redis://", "rediss://", 1);
+        (owned, dir.join("ca.crt"))
+    }
+
     async fn start_with(request: testcontainers::ContainerRequest<Redis>) -> Self {
         let port = free_port();
         let container = request

@@ -154,3 +154,39 @@ async fn a_redis_password_in_the_url_is_used_and_a_wrong_one_is_reported() {
         "no secret in the report: {error}"
     );
 }
+
+#[tokio::test]
+async fn a_tls_redis_is_reached_through_rediss_and_its_certificate_is_verified() {
+    let (redis, ca_file) = OwnedRedis::start_tls().await;
+    let trusting = spawn_app_with(
+        TestConfig::new(&redis.url).set("REDIS_TLS_CA_FILE", ca_file.to_str().unwrap()),
+    )
+    .await;
+    let untrusting =
+        spawn_app_with(TestConfig::new(&redis.url).set("REDIS_TIMEOUT_MS", "500")).await;
+
+    let ready = trusting.get("/ready").await;
+    let simulated = trusting
+        .client
+        .post(trusting.url("/api/simulate"))
+        .header("X-Actor-ID", "tls")
+        .json(&serde_json::json!({ "event_id": "demo_001", "iterations": 100, "seed": 5 }))
+        .send()
+        .await
+        .unwrap();
+    let refused = untrusting.get("/ready").await;
+
+    assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
+    assert_eq!(simulated.status(), 200);
+    assert_eq!(
+        refused.status(),
+        503,
+        "a certificate from an unknown CA is refused"
+    );
+    let report = json_body(refused).await;
+    let error = report["checks"]["redis"]["error"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(error.contains("certificate"), "{error}");
+}
