@@ -438,3 +438,25 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     }
     body
 }
+
+/// When a test signals shutdown after starting [`slow_simulation_body`]: the head and the
+/// first part have long arrived, the rest of the body is still to come.
+pub const SLOW_BODY_SIGNAL_AFTER: Duration = Duration::from_millis(300);
+
+/// A simulation request body sent in two parts 900 ms apart, so the request is certainly in
+/// flight when a test signals shutdown [`SLOW_BODY_SIGNAL_AFTER`] after sending it.
+pub fn slow_simulation_body() -> reqwest::Body {
+    let parts = [
+        r#"{ "event_id": "demo_002", "#,
+        r#""iterations": 1000000, "seed": 9 }"#,
+    ];
+    let stream = futures_util::stream::unfold(0, move |i| async move {
+        if i == 1 {
+            tokio::time::sleep(Duration::from_millis(900)).await;
+        }
+        parts
+            .get(i)
+            .map(|p| (Ok::<_, std::io::Error>(p.as_bytes().to_vec()), i + 1))
+    });
+    reqwest::Body::wrap_stream(stream)
+}

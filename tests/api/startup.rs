@@ -37,11 +37,11 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         .client
         .post(app.url("/api/simulate"))
         .header("X-Actor-ID", "alice")
-        .json(&serde_json::json!({ "event_id": "demo_001", "iterations": 1_000_000, "seed": 1 }))
+        .header("content-type", "application/json")
+        .body(crate::helpers::slow_simulation_body())
         .send();
     let in_flight = tokio::spawn(request);
-    // Give the request time to reach the handler before the signal.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    tokio::time::sleep(crate::helpers::SLOW_BODY_SIGNAL_AFTER).await;
 
     let server = app.signal_shutdown();
     let response = in_flight
@@ -118,32 +118,15 @@ async fn sigterm_drains_an_in_flight_request_and_exits_zero() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(ready, "the service came up");
-    // A slow request: its body arrives in two parts 400 ms apart, so it is certainly in
-    // flight when the signal arrives 100 ms in.
-    let parts = [
-        r#"{ "event_id": "demo_002", "#.to_owned(),
-        r#""iterations": 1000000, "seed": 9 }"#.to_owned(),
-    ];
-    let body = futures_util::stream::unfold(0, move |i| {
-        let parts = parts.clone();
-        async move {
-            if i == 1 {
-                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-            }
-            parts
-                .get(i)
-                .map(|p| (Ok::<_, std::io::Error>(p.clone().into_bytes()), i + 1))
-        }
-    });
     let slow = tokio::spawn(
         client
             .post(format!("{base}/api/simulate"))
             .header("X-Actor-ID", "draining")
             .header("content-type", "application/json")
-            .body(reqwest::Body::wrap_stream(body))
+            .body(crate::helpers::slow_simulation_body())
             .send(),
     );
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(crate::helpers::SLOW_BODY_SIGNAL_AFTER).await;
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

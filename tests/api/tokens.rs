@@ -263,11 +263,11 @@ async fn the_burst_is_exact_across_three_instances() {
 
 #[tokio::test]
 async fn the_bucket_refills_at_the_configured_rate() {
-    // 6000 per minute: one token every 10 ms.
+    // 600 per minute: one token every 100 ms.
     let app = spawn_app_with(
         config()
             .set("RATE_LIMIT_BURST", "2")
-            .set("RATE_LIMIT_PER_MINUTE", "6000"),
+            .set("RATE_LIMIT_PER_MINUTE", "600"),
     )
     .await;
     let get = || {
@@ -276,12 +276,17 @@ async fn the_bucket_refills_at_the_configured_rate() {
             .header("X-Actor-ID", "refill")
             .send()
     };
-    get().await.unwrap();
-    get().await.unwrap();
-    let limited = get().await.unwrap();
-    assert_eq!(limited.status(), 429);
+    // Empty the bucket (however slowly this machine sends the requests).
+    let mut limited = false;
+    for _ in 0..50 {
+        if get().await.unwrap().status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the bucket empties");
 
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let refilled = get().await.unwrap();
 
     assert_eq!(refilled.status(), 200);
