@@ -1,11 +1,9 @@
 //! A complete analysis: the simulation and its explanation — everything a result holds
 //! that depends only on the inputs (the API caches it as the JSON it serves).
 
-use serde::{Deserialize, Serialize};
-
 use super::{engine, explain, matchup::Matchup};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     pub simulation: engine::Simulation,
     pub explanation: explain::Explanation,

@@ -87,8 +87,6 @@
 //!   `min(⌊20·m⌋, 19)`, so a value exactly on an inner edge belongs to the bin
 //!   above it and `m = 1` belongs to the last bin.
 
-use serde::{Deserialize, Serialize};
-
 /// Version of the numbers: bump whenever the output for the same inputs could change.
 pub const MODEL_VERSION: &str = "elo-logistic-mc/1";
 
@@ -123,7 +121,7 @@ const BUCKETS: usize = 1 << BUCKET_BITS;
 /// Shift from a grid index to its bucket.
 const BUCKET_SHIFT: u32 = GRID_BITS - BUCKET_BITS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatchParams {
     pub home_rating: f64,
     pub away_rating: f64,
@@ -137,34 +135,34 @@ impl MatchParams {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Probabilities {
     pub home: f64,
     pub draw: f64,
     pub away: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
     pub lower: f64,
     pub upper: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Intervals {
     pub home: Interval,
     pub draw: Interval,
     pub away: Interval,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub home: u64,
     pub draw: u64,
     pub away: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quantiles {
     pub p5: f64,
     pub p25: f64,
@@ -173,7 +171,7 @@ pub struct Quantiles {
     pub p95: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
     /// 21 edges 0.0, 0.05, …, 1.0.
     pub edges: Vec<f64>,
@@ -181,7 +179,7 @@ pub struct Histogram {
     pub counts: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExpectedScore {
     /// Analytic Elo expected score `1 / (1 + 10^(−μ/400))`.
     pub elo: f64,
@@ -196,15 +194,14 @@ pub struct ExpectedScore {
     pub histogram: Histogram,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScenarioName {
     Conservative,
     Base,
     Aggressive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {
     pub name: ScenarioName,
     pub scale_multiplier: f64,
@@ -245,7 +242,7 @@ pub const SCENARIOS: [Scenario; 3] = [
 /// Index of the base scenario in [`SCENARIOS`].
 pub const BASE_SCENARIO: usize = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioResult {
     pub name: ScenarioName,
     pub scale_multiplier: f64,
@@ -253,15 +250,14 @@ pub struct ScenarioResult {
     pub probabilities: Probabilities,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RiskBand {
     Low,
     Medium,
     High,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Risk {
     /// 100 × Shannon entropy of the outcome probabilities / ln 3, in [0, 100].
     pub score: f64,
@@ -269,7 +265,7 @@ pub struct Risk {
     pub rationale: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Simulation {
     pub iterations: u32,
     pub seed: u64,

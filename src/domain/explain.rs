@@ -6,13 +6,11 @@
 //! single pass so they are echoed exactly as given (a name that happens to
 //! contain a placeholder such as `{away}` is not expanded).
 
-use serde::{Deserialize, Serialize};
-
 use super::engine::{
     RATIONALE_HIGH, RATIONALE_LOW, RATIONALE_MEDIUM, RiskBand, ScenarioName, Simulation,
 };
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeNote {
     /// `"home_win"`, `"draw"` or `"away_win"`.
     pub name: String,
@@ -20,7 +18,7 @@ pub struct OutcomeNote {
     pub description: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     pub summary: String,
     pub scenarios: Vec<OutcomeNote>,

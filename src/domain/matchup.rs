@@ -1,7 +1,5 @@
 //! A validated match description: the part of a simulation request that names the match.
 
-use serde::{Deserialize, Serialize};
-
 use super::engine::MatchParams;
 
 pub const MAX_TEAM_NAME_CHARS: usize = 64;
@@ -35,7 +33,7 @@ impl std::fmt::Display for InvalidField {
 }
 
 /// A match with every default filled in and every value in range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Matchup {
     pub home_team: String,
     pub away_team: String,
