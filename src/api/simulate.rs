@@ -621,8 +621,12 @@ impl SimulateApi {
         body: Json<Validated<SimulateRequest>>,
     ) -> Result<SimulateResponse, SimError> {
         let request = body.0.0;
-        let canonical_body = serde_json::to_string(&request).unwrap_or_default();
         let key = gate::idempotency_key(req)?;
+        // Only a request with an idempotency key needs its canonical body (for the hash).
+        let canonical_body = match key {
+            Some(_) => serde_json::to_string(&request).unwrap_or_default(),
+            None => String::new(),
+        };
         let plan = self.plan(request)?;
         let fingerprint = fingerprint(&plan.matchup, plan.iterations, plan.seed);
 
