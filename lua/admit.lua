@@ -1,25 +1,26 @@
 -- admit.lua — admission of one request: take a token from the caller's rate-limit bucket,
--- then check or claim its idempotency key. A denied request writes nothing.
--- Prepended with lib/account.lua (for now_ms).
+-- then look up, claim or store its idempotency key. A denied request writes nothing.
+-- Uses lib/args, lib/clock, lib/idempotency.
 --
 -- Rate limit: a token bucket in exact integers. One token is worth W = 60000 units and the
 -- bucket refills R units per millisecond (R = tokens per minute), so the level never needs
 -- a fraction. Capacity C tokens. Time is Redis TIME.
 --
--- KEYS[1]  rate-limit bucket   <prefix>:{a:<actor>}:rate  or  <prefix>:{ip:<address>}:rate
--- KEYS[2]  idempotency record  <prefix>:{a:<actor>}:idem:<scope>:<key hash> (any key of the
---          slot when ARGV[5] is "none")
--- ARGV[1]  time override, ms ('' = Redis TIME)
--- ARGV[2]  capacity C (0 = not rate limited)
--- ARGV[3]  refill R, tokens per minute
--- ARGV[4]  idempotency mode: "none" | "claim" (the request will run) | "store" (the final
---          response is already known: ARGV[9], ARGV[10])
--- ARGV[5]  request body hash
--- ARGV[6]  owner token of a claim
--- ARGV[7]  claim lease, ms
--- ARGV[8]  stored response time to live, seconds
--- ARGV[9]  final status (mode "store")
--- ARGV[10] final body (mode "store")
+-- KEYS[1]  bucket              <prefix>:{a:<actor>}:rate | <prefix>:{ip:<address>}:rate |
+--                              any key of the slot when capacity is 0
+-- KEYS[2]  idempotency_record  <prefix>:<slot tag>:idem:<scope>:<key hash> (any key of the
+--                              slot when idempotency_mode is "none")
+-- ARGV[1]  time_override       ms since the epoch ('' = Redis TIME)
+-- ARGV[2]  capacity            C, tokens (0 = not rate limited)
+-- ARGV[3]  refill_per_minute   R, tokens per minute (>= 1)
+-- ARGV[4]  idempotency_mode    "none" | "claim" (the request will run) | "store" (its final
+--                              response is already known: ARGV[9], ARGV[10])
+-- ARGV[5]  body_hash           SHA-256 of the canonical request body
+-- ARGV[6]  owner               token of this request's claim
+-- ARGV[7]  lease_ms            how long a claim lives without its owner ending it
+-- ARGV[8]  ttl_seconds         how long a stored response is kept
+-- ARGV[9]  status              final status (mode "store")
+-- ARGV[10] body                final body (mode "store")
 --
 -- Returns  {outcome, remaining tokens, ms until the bucket is full, ms until a token is
 --          available (0 unless limited), detail...}
@@ -30,8 +31,9 @@
 --          outcome "mismatch"                    the key was used with another body
 local W = 60000
 local now = now_ms(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local rate = tonumber(ARGV[3])
+local capacity = int_arg(ARGV[2], 'capacity', 0)
+local rate = int_arg(ARGV[3], 'refill_per_minute', 1)
+local mode = word_arg(ARGV[4], 'idempotency_mode', {'none', 'claim', 'store'})
 
 local level, remaining, full_in = 0, 0, 0
 if capacity > 0 then
@@ -59,26 +61,20 @@ local function consume()
   end
 end
 
-local mode = ARGV[4]
 if mode ~= 'none' then
-  local record = redis.call('HMGET', KEYS[2], 'state', 'hash', 'status', 'body')
-  if record[1] then
+  local found = idem_lookup(KEYS[2], ARGV[5])
+  if found then
     consume()
-    if record[2] ~= ARGV[5] then
-      return {'mismatch', remaining, full_in, 0}
+    local reply = {found[1], remaining, full_in, 0}
+    for i = 2, #found do
+      table.insert(reply, found[i])
     end
-    if record[1] == 'done' then
-      return {'replay', remaining, full_in, 0, record[3], record[4]}
-    end
-    return {'in_flight', remaining, full_in, 0, redis.call('PTTL', KEYS[2])}
+    return reply
   end
   if mode == 'claim' then
-    redis.call('HSET', KEYS[2], 'state', 'running', 'hash', ARGV[5], 'owner', ARGV[6])
-    redis.call('PEXPIRE', KEYS[2], ARGV[7])
+    idem_claim(KEYS[2], ARGV[5], ARGV[6], int_arg(ARGV[7], 'lease_ms', 1))
   else
-    redis.call('HSET', KEYS[2], 'state', 'done', 'hash', ARGV[5], 'owner', ARGV[6],
-      'status', ARGV[9], 'body', ARGV[10])
-    redis.call('EXPIRE', KEYS[2], ARGV[8])
+    idem_store(KEYS[2], ARGV[5], ARGV[6], ARGV[9], ARGV[10], int_arg(ARGV[8], 'ttl_seconds', 1))
   end
 end
 consume()

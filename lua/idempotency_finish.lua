@@ -1,21 +1,18 @@
 -- idempotency_finish.lua — end a claimed idempotency key whose operation touched keys in
 -- another slot (admin grants): keep the final response, or drop the claim so a retry runs.
+-- Uses lib/args, lib/idempotency.
 --
--- KEYS[1]  idempotency record  <prefix>:{adm}:idem:<scope>:<key hash>
--- ARGV[1]  owner token
--- ARGV[2]  "store" | "forget"
--- ARGV[3]  response status
--- ARGV[4]  response body
--- ARGV[5]  response time to live, seconds
+-- KEYS[1]  idempotency_record  <prefix>:{adm}:idem:<scope>:<key hash>
+-- ARGV[1]  owner               token of the claim
+-- ARGV[2]  end_mode            "store" | "forget"
+-- ARGV[3]  status              response status (mode "store")
+-- ARGV[4]  body                response body (mode "store")
+-- ARGV[5]  ttl_seconds         how long the response is kept (mode "store")
 --
 -- Returns  "stored" | "forgotten" | "not_owner"
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
-  return 'not_owner'
+local mode = word_arg(ARGV[2], 'end_mode', {'store', 'forget'})
+local ttl = 0
+if mode == 'store' then
+  ttl = int_arg(ARGV[5], 'ttl_seconds', 1)
 end
-if ARGV[2] == 'store' then
-  redis.call('HSET', KEYS[1], 'state', 'done', 'status', ARGV[3], 'body', ARGV[4])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
-  return 'stored'
-end
-redis.call('DEL', KEYS[1])
-return 'forgotten'
+return idem_finish(KEYS[1], ARGV[1], mode, ARGV[3], ARGV[4], ttl)

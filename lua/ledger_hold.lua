@@ -1,30 +1,32 @@
 -- ledger_hold.lua — charge a computed simulation as a hold: the tokens leave the balance
 -- now (a `spend` entry), and the hold either commits when the request succeeds, is refunded
 -- when it fails, or is released after its lease if the instance dies mid-request.
--- Prepended with lib/account.lua.
+-- Uses lib/args, lib/clock, lib/account.
 --
--- KEYS[1]  account hash        <prefix>:{a:<actor>}:account
--- KEYS[2]  ledger stream       <prefix>:{a:<actor>}:ledger
--- KEYS[3]  holds hash          <prefix>:{a:<actor>}:holds
--- ARGV[1]  time override, ms ('' = Redis TIME)
--- ARGV[2]  daily allowance (tokens)
--- ARGV[3]  cost (tokens, > 0)
--- ARGV[4]  hold id (unique)
--- ARGV[5]  lease, ms
--- ARGV[6]  request id
--- ARGV[7]  reason (ledger text)
+-- KEYS[1]  account             <prefix>:{a:<actor>}:account (hash)
+-- KEYS[2]  ledger              <prefix>:{a:<actor>}:ledger (stream)
+-- KEYS[3]  holds               <prefix>:{a:<actor>}:holds (hash)
+-- ARGV[1]  time_override       ms since the epoch ('' = Redis TIME)
+-- ARGV[2]  daily_allowance     tokens
+-- ARGV[3]  cost                tokens to hold (> 0)
+-- ARGV[4]  hold_id             unique id of this hold
+-- ARGV[5]  lease_ms            how long the hold lives without being settled
+-- ARGV[6]  request_id          the request that is charged
+-- ARGV[7]  reason              ledger text
 --
 -- Returns  {"held", balance after, released}
 --          {"insufficient", balance, released}   nothing was charged
 --          (released: tokens returned by expired holds while bringing the account up to date)
 local now = now_ms(ARGV[1])
-local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, tonumber(ARGV[2]))
-local cost = tonumber(ARGV[3])
+local daily = int_arg(ARGV[2], 'daily_allowance', 0)
+local cost = int_arg(ARGV[3], 'cost', 1)
+local lease = int_arg(ARGV[5], 'lease_ms', 1)
+local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, daily)
 if balance < cost then
   return {'insufficient', balance, released}
 end
 balance = balance - cost
 redis.call('HSET', KEYS[1], 'balance', balance, 'updated', now)
-redis.call('HSET', KEYS[3], ARGV[4], cost .. ':' .. (now + tonumber(ARGV[5])) .. ':' .. ARGV[6])
+redis.call('HSET', KEYS[3], ARGV[4], cost .. ':' .. (now + lease) .. ':' .. ARGV[6])
 append_entry(KEYS[2], 'spend', -cost, balance, ARGV[7], ARGV[6], now)
 return {'held', balance, released}

@@ -2,9 +2,9 @@
 //!
 //! Map of the crate (dependencies point one way: `api → domain, store`; `store → domain`):
 //! - [`config`]: typed settings from the environment, validated once at startup.
-//! - [`telemetry`]: logging setup and the request envelope (request id, problem bodies for
-//!   every error, `Server-Timing`, access log).
-//! - [`api`]: the HTTP surface, one module per area, described by OpenAPI.
+//! - [`telemetry`]: logging set-up.
+//! - [`api`]: the HTTP surface, one module per area, described by OpenAPI, inside one request
+//!   envelope (request id, problem bodies for every error, `Server-Timing`, access log).
 //! - [`domain`]: pure, synchronous logic — the engine, catalogue, fingerprints. No I/O.
 //! - [`store`]: the only code that knows Redis — keys, Lua scripts, the connection.
 //! - [`metrics`]: the Prometheus recorder behind `/metrics`.

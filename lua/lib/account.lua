@@ -1,23 +1,13 @@
 -- lib/account.lua — helpers shared by the scripts that touch an actor's account.
 --
--- Prepended at build time (src/store/scripts.rs) to account_touch, ledger_hold,
--- ledger_settle and ledger_grant, so each of those runs as one self-contained script.
+-- Prepended (src/store/scripts.rs) to the scripts that declare it, so each of them runs as
+-- one self-contained script.
 --
 -- Account hash fields: balance (integer tokens), day (UTC day number of the last
 -- allowance check), updated (ms of the last balance change).
 -- Holds hash: field = hold id, value = "<amount>:<expires ms>:<request id>".
 -- Ledger: a stream; every balance change appends one entry in the same script:
 --   kind, amount (signed), balance_after, reason, request_id, at (ms).
-
--- Milliseconds since the epoch from Redis TIME (one clock for all instances), unless a
--- test passes an explicit time.
-local function now_ms(override)
-  if override ~= nil and override ~= '' then
-    return tonumber(override)
-  end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 
 local function append_entry(ledger, kind, amount, balance, reason, request_id, now)
   return redis.call('XADD', ledger, '*',

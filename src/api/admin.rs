@@ -13,29 +13,41 @@ use poem_openapi::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApiTags, auth,
+    ApiTags,
+    admission::{self, Admitted},
+    auth,
+    context::RequestContext,
     error::{ApiError, doc},
-    gate,
+    idempotency::IdempotencyKey,
     json::Validated,
     rfc3339_ms,
 };
 use crate::{
     config::Settings,
+    domain::digest::sha256_hex,
     store::{
-        Clock, Store,
-        admission::IdempotencyMode,
+        Slot, Store,
         apikeys::ApiKeyRecord,
-        keys::Slot,
-        ledger::{ClaimEnd, GrantOutcome},
+        idempotency::{ClaimEnd, IdempotencyClaim, Operation},
+        ledger::{GrantOutcome, GrantRequest as Credit},
     },
-    telemetry,
 };
 
 const BASE: u32 = doc::BASE | doc::UNAUTHORIZED | doc::NOT_FOUND;
 const GRANT_ERRORS: u32 = BASE | doc::BODY | doc::IN_FLIGHT | doc::KEY_MISMATCH;
 const KEY_ERRORS: u32 = BASE | doc::BODY;
-const GRANT_SCOPE: &str = "POST /api/admin/grants";
+/// The largest grant (the document states it too, see `api::document`).
 pub const MAX_GRANT: i64 = 1_000_000_000;
+/// Longest `reason` of a grant, in characters.
+const MAX_REASON: usize = 200;
+/// Longest `label` of an API key, in characters.
+const MAX_LABEL: usize = 100;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 pub struct AdminApi {
     pub settings: Arc<Settings>,
@@ -51,7 +63,7 @@ pub struct GrantRequest {
     #[oai(validator(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub actor_id: String,
     /// Tokens to add, 1 to 1 000 000 000.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
+    #[oai(validator(minimum(value = "1")))]
     pub amount: i64,
     /// Why (shown in the actor's ledger); at most 200 characters.
     #[oai(validator(max_length = 200))]
@@ -172,6 +184,21 @@ fn validate_actor<const D: u32>(actor: &str) -> Result<(), ApiError<D>> {
     }
 }
 
+impl AdminApi {
+    /// Drops a claim whose grant failed, so a retry runs again. If that fails too, the claim
+    /// ends with its lease; the retry meanwhile gets 409 and then runs.
+    async fn forget(&self, claim: Option<&IdempotencyClaim>) {
+        let Some(claim) = claim else { return };
+        if let Err(err) = self
+            .store
+            .idempotency_finish(&Slot::Admin, claim, &ClaimEnd::Forget)
+            .await
+        {
+            tracing::warn!(error = %err, "could not release the idempotency claim of a failed grant");
+        }
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Credit tokens to an actor (idempotent with `Idempotency-Key`).
@@ -181,11 +208,8 @@ impl AdminApi {
         req: &Request,
         _auth: auth::AdminAuth,
         /// Makes retries safe: the same key and body return the first result.
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7e]+$")
-        )]
-        _idempotency_key: poem_openapi::param::Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
         body: Json<Validated<GrantRequest>>,
     ) -> Result<GrantResponse, ApiError<GRANT_ERRORS>> {
         auth::require_admin(&self.settings, req)?;
@@ -197,32 +221,25 @@ impl AdminApi {
             )));
         }
         let reason = grant.reason.clone().unwrap_or_else(|| "admin grant".into());
-        if reason.chars().count() > 200 {
-            return Err(ApiError::invalid("reason: at most 200 characters"));
+        if reason.chars().count() > MAX_REASON {
+            return Err(ApiError::invalid(format!(
+                "reason: at most {MAX_REASON} characters"
+            )));
         }
 
-        let key = gate::idempotency_key(req)?;
-        let claim = key.as_deref().map(|key| {
-            let canonical = serde_json::to_string(&grant).unwrap_or_default();
-            gate::claim(
-                &self.settings,
-                GRANT_SCOPE,
-                key,
-                &canonical,
-                IdempotencyMode::Claim {
-                    lease_ms: self.settings.idempotency_lease_seconds * 1000,
-                },
-            )
-        });
-        if let Some((_, body)) = gate::admit(
+        let claim = key
+            .claim_to_run(&self.settings, Operation::Grant, &grant)
+            .map_err(ApiError::recast)?;
+        let admitted = admission::admit(
+            req,
             &self.settings,
             &self.store,
             &Slot::Admin,
-            None,
+            false,
             claim.as_ref(),
         )
-        .await?
-        {
+        .await?;
+        if let Admitted::Replay { body, .. } = admitted {
             let mut replay: Grant =
                 serde_json::from_str(&body).map_err(|_| ApiError::internal())?;
             replay.idempotency_replay = true;
@@ -235,29 +252,18 @@ impl AdminApi {
             || uuid::Uuid::new_v4().simple().to_string(),
             |c| c.key_hash.clone(),
         );
-        let request_id = telemetry::RequestContext::current().request_id;
-        let outcome = self
-            .store
-            .grant(
-                &grant.actor_id,
-                self.settings.daily_tokens,
-                grant.amount,
-                &reason,
-                &request_id,
-                &grant_id,
-                self.settings.idempotency_ttl_seconds,
-                Clock::Redis,
-            )
-            .await;
-        let outcome = match outcome {
+        let credit = Credit {
+            actor: &grant.actor_id,
+            amount: grant.amount,
+            reason: &reason,
+            request_id: &RequestContext::of(req).request_id,
+            grant_id: &grant_id,
+            marker_ttl_seconds: self.settings.idempotency_ttl_seconds,
+        };
+        let outcome = match self.store.grant(&credit).await {
             Ok(outcome) => outcome,
             Err(err) => {
-                if let Some(claim) = &claim {
-                    let _ = self
-                        .store
-                        .idempotency_finish(&Slot::Admin, claim, &ClaimEnd::Forget)
-                        .await;
-                }
+                self.forget(claim.as_ref()).await;
                 return Err(err.into());
             }
         };
@@ -274,16 +280,12 @@ impl AdminApi {
         };
         if let Some(claim) = &claim {
             let body = result.to_json_string();
+            let end = ClaimEnd::Store {
+                status: 201,
+                body: &body,
+            };
             self.store
-                .idempotency_finish(
-                    &Slot::Admin,
-                    claim,
-                    &ClaimEnd::Store {
-                        status: 201,
-                        body: &body,
-                        ttl_seconds: self.settings.idempotency_ttl_seconds,
-                    },
-                )
+                .idempotency_finish(&Slot::Admin, claim, &end)
                 .await?;
         }
         Ok(GrantResponse::Created(Json(result)))
@@ -301,18 +303,18 @@ impl AdminApi {
         let request = body.0.0;
         validate_actor(&request.actor_id)?;
         let label = request.label.unwrap_or_default();
-        if label.chars().count() > 100 {
-            return Err(ApiError::invalid("label: at most 100 characters"));
+        if label.chars().count() > MAX_LABEL {
+            return Err(ApiError::invalid(format!(
+                "label: at most {MAX_LABEL} characters"
+            )));
         }
         let (key_id, key) = auth::new_api_key();
-        let created_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let created_ms = now_ms();
         self.store
             .api_key_create(&ApiKeyRecord {
                 key_id: key_id.clone(),
                 actor_id: request.actor_id.clone(),
-                key_hash: auth::sha256_hex(&key),
+                key_hash: sha256_hex(&key),
                 label: label.clone(),
                 created_ms,
                 revoked: false,
@@ -338,11 +340,8 @@ impl AdminApi {
         key_id: Path<String>,
     ) -> Result<RevokeResponse, ApiError<{ BASE | doc::INVALID }>> {
         auth::require_admin(&self.settings, req)?;
-        let valid = key_id.0.len() == 16 && key_id.0.bytes().all(|b| b.is_ascii_hexdigit());
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        if valid && self.store.api_key_revoke(&key_id.0, now_ms).await? {
+        let valid = auth::is_key_id(&key_id.0);
+        if valid && self.store.api_key_revoke(&key_id.0, now_ms()).await? {
             Ok(RevokeResponse::Revoked)
         } else {
             Err(ApiError::not_found(format!(

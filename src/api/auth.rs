@@ -11,12 +11,15 @@ use poem_openapi::{
 };
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::{context::RequestContext, error::ApiError};
 use crate::{
     config::{AuthMode, Settings},
-    store::{Store, keys::Slot},
-    telemetry,
+    domain::digest::sha256_hex,
+    store::{Slot, Store},
 };
+
+/// Length of an API key's public id (hexadecimal digits).
+pub const KEY_ID_LEN: usize = 16;
 
 /// `X-Actor-ID` header (`AUTH_MODE=header`).
 #[derive(SecurityScheme)]
@@ -76,13 +79,9 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
         == 0
 }
 
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
 /// A new API key: `tok_<key id>_<secret>`, the key id being public (for revocation).
 pub fn new_api_key() -> (String, String) {
-    let key_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+    let key_id = uuid::Uuid::new_v4().simple().to_string()[..KEY_ID_LEN].to_owned();
     let secret = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -92,11 +91,15 @@ pub fn new_api_key() -> (String, String) {
     (key_id, key)
 }
 
+/// Whether `text` has the shape of a key id.
+pub fn is_key_id(text: &str) -> bool {
+    text.len() == KEY_ID_LEN && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn key_id_of(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("tok_")?;
     let (key_id, secret) = rest.split_once('_')?;
-    (key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty())
-        .then_some(key_id)
+    (is_key_id(key_id) && !secret.is_empty()).then_some(key_id)
 }
 
 /// The actor making an `/api/*` call, by `AUTH_MODE`. In API-key mode this is one Redis
@@ -153,7 +156,7 @@ pub async fn caller<const D: u32>(
             }
         }
     };
-    telemetry::note_actor(&actor);
+    RequestContext::of(req).note_actor(&actor);
     Ok(actor)
 }
 
@@ -194,7 +197,7 @@ pub fn require_admin<const D: u32>(settings: &Settings, req: &Request) -> Result
     let scheme = "Bearer realm=\"trickster-oracle-admin\"";
     match bearer(req) {
         Some(token) if constant_time_eq(token, expected) => {
-            telemetry::note_actor("admin");
+            RequestContext::of(req).note_actor("admin");
             Ok(())
         }
         Some(_) => Err(ApiError::unauthorized(

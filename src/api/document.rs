@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use poem_openapi::{OpenApi, OpenApiService, Webhook};
 use serde_json::{Value, json};
 
-use crate::config::Settings;
+use crate::{api::admin::MAX_GRANT, config::Settings};
 
 /// Request bodies that refuse unknown fields (`deny_unknown_fields` on their types).
 const CLOSED_SCHEMAS: [&str; 4] = [
@@ -79,6 +79,13 @@ pub fn build<T: OpenApi, W: Webhook>(
 
 fn refine(doc: &mut Value, settings: &Settings) {
     let schemas = &mut doc["components"]["schemas"];
+    // The bound the handler enforces, from its one definition.
+    if let Some(amount) = schemas
+        .pointer_mut("/GrantRequest/properties/amount")
+        .and_then(Value::as_object_mut)
+    {
+        amount.insert("maximum".into(), json!(MAX_GRANT as f64));
+    }
     for name in CLOSED_SCHEMAS {
         if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
             schema.insert("additionalProperties".into(), Value::Bool(false));

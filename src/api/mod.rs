@@ -1,17 +1,22 @@
 //! The HTTP surface: one module per area, assembled into a single route tree here.
 //!
 //! Handlers live in `#[OpenApi]` structs that own their state (no `Data<&T>` lookups that
-//! could fail at runtime). The whole tree is wrapped by [`telemetry::RequestEnvelope`], which
+//! could fail at runtime). The whole tree is wrapped by [`envelope::RequestEnvelope`], which
 //! gives every response its request id, timing header, access-log line and — for errors — its
-//! problem+json body.
+//! problem+json body; handlers reach the request's [`context::RequestContext`] through the
+//! request they are given.
 
 pub mod admin;
+pub mod admission;
 pub mod auth;
+pub mod context;
 pub mod document;
+pub mod envelope;
 pub mod error;
-pub mod gate;
+pub mod idempotency;
 pub mod json;
 pub mod model;
+pub mod problem;
 pub mod simulate;
 pub mod system;
 pub mod tokens;
@@ -21,7 +26,7 @@ use std::sync::Arc;
 use poem::{Endpoint, EndpointExt, Route, middleware::Cors};
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::{config::Settings, store::Store, telemetry};
+use crate::{config::Settings, store::Store};
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -122,7 +127,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/docs", poem::get(docs))
         .nest("/", service)
         .with_if(!state.settings.cors_origins.is_empty(), cors)
-        .with(telemetry::RequestEnvelope {
+        .with(envelope::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
             paths: Arc::new(document.paths),
         })

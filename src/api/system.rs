@@ -9,7 +9,11 @@ use poem_openapi::{
     types::Example,
 };
 
-use super::{ApiTags, error::ApiError, error::doc, now_rfc3339};
+use super::{
+    ApiTags,
+    error::{ApiError, REDIS_RETRY_AFTER_SECONDS, doc},
+    now_rfc3339,
+};
 use crate::{config::Settings, domain::engine::MODEL_VERSION, store::Store};
 
 pub const SERVICE_NAME: &str = "trickster-oracle-api";
@@ -160,7 +164,7 @@ impl SystemApi {
         if ok {
             ReadyResponse::Ready(body)
         } else {
-            ReadyResponse::NotReady(body, 1)
+            ReadyResponse::NotReady(body, REDIS_RETRY_AFTER_SECONDS)
         }
     }
 

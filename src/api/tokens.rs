@@ -6,13 +6,16 @@ use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json, types::Example};
 
 use super::{
-    ApiTags, auth,
+    ApiTags, admission, auth,
     error::{ApiError, doc},
-    gate, rfc3339_ms,
+    rfc3339_ms,
 };
 use crate::{
     config::Settings,
-    store::{Clock, Store, keys::Slot, ledger::LedgerEntry as StoredEntry},
+    store::{
+        Slot, Store,
+        ledger::{self, LedgerEntry as StoredEntry, Page},
+    },
 };
 
 const ERRORS: u32 = doc::BASE | doc::UNAUTHORIZED | doc::RATE_LIMITED;
@@ -123,17 +126,22 @@ impl Example for LedgerPage {
     }
 }
 
+impl From<ledger::EntryKind> for EntryKind {
+    fn from(kind: ledger::EntryKind) -> Self {
+        match kind {
+            ledger::EntryKind::DailyGrant => Self::DailyGrant,
+            ledger::EntryKind::Grant => Self::Grant,
+            ledger::EntryKind::Spend => Self::Spend,
+            ledger::EntryKind::Release => Self::Release,
+            ledger::EntryKind::Refund => Self::Refund,
+        }
+    }
+}
+
 fn entry(stored: StoredEntry) -> LedgerEntry {
-    let kind = match stored.kind.as_str() {
-        "daily_grant" => EntryKind::DailyGrant,
-        "grant" => EntryKind::Grant,
-        "spend" => EntryKind::Spend,
-        "release" => EntryKind::Release,
-        _ => EntryKind::Refund,
-    };
     LedgerEntry {
         id: stored.id,
-        kind,
+        kind: stored.kind.into(),
         amount: stored.amount,
         balance_after: stored.balance_after,
         reason: stored.reason,
@@ -167,14 +175,8 @@ fn decode_cursor<const D: u32>(cursor: &str) -> Result<String, ApiError<D>> {
 impl TokensApi {
     async fn admit(&self, req: &Request) -> Result<String, ApiError<ERRORS>> {
         let actor = auth::caller(&self.settings, &self.store, req).await?;
-        gate::admit(
-            &self.settings,
-            &self.store,
-            &Slot::Actor(actor.clone()),
-            Some(gate::api_rate_limit(&self.settings)),
-            None,
-        )
-        .await?;
+        let slot = Slot::Actor(actor.clone());
+        admission::admit(req, &self.settings, &self.store, &slot, true, None).await?;
         Ok(actor)
     }
 }
@@ -192,10 +194,7 @@ impl TokensApi {
         _auth: auth::CallerAuth,
     ) -> Result<Json<Balance>, ApiError<ERRORS>> {
         let actor = self.admit(req).await?;
-        let account = self
-            .store
-            .account(&actor, self.settings.daily_tokens, None, Clock::Redis)
-            .await?;
+        let account = self.store.account(&actor, None).await?;
         let next_day = (account.now_ms / DAY_MS + 1) * DAY_MS;
         Ok(Json(Balance {
             actor_id: actor,
@@ -222,15 +221,11 @@ impl TokensApi {
         let cursor = cursor.0.as_deref().map(decode_cursor).transpose()?;
         let actor = self.admit(req).await.map_err(ApiError::recast)?;
         let limit = limit.0.unwrap_or(20);
-        let account = self
-            .store
-            .account(
-                &actor,
-                self.settings.daily_tokens,
-                Some((limit, cursor.as_deref())),
-                Clock::Redis,
-            )
-            .await?;
+        let page = Page {
+            limit,
+            cursor: cursor.as_deref(),
+        };
+        let account = self.store.account(&actor, Some(page)).await?;
         let next_cursor = account
             .has_more
             .then(|| account.entries.last().map(|e| encode_cursor(&e.id)))

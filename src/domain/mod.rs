@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod catalogue;
+pub mod digest;
 pub mod engine;
 pub mod explain;
 pub mod fingerprint;

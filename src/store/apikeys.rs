@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::{Store, StoreError, scripts};
+use super::{
+    Store, StoreError,
+    scripts::{self, Call},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
@@ -52,10 +55,13 @@ impl Store {
 
     /// Returns whether the key existed.
     pub async fn api_key_revoke(&self, key_id: &str, now_ms: u64) -> Result<bool, StoreError> {
-        let script = &scripts::API_KEY_REVOKE;
-        let mut invocation = script.script.prepare_invoke();
-        invocation.key(self.keys.api_key(key_id)).arg(now_ms);
-        let found: i64 = self.script(script.name, &invocation).await?;
-        Ok(found == 1)
+        let spec = &scripts::API_KEY_REVOKE;
+        let mut call = Call::new(spec);
+        call.key(self.keys.api_key(key_id)).arg(now_ms);
+        match self.run(&call).await? {
+            redis::Value::Int(1) => Ok(true),
+            redis::Value::Int(0) => Ok(false),
+            other => Err(StoreError::protocol(spec.name, format!("{other:?}"))),
+        }
     }
 }

@@ -10,23 +10,28 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use super::{Store, StoreError, scripts};
+use super::{
+    Store, StoreError,
+    scripts::{self, Call},
+};
 
-/// How a cached value was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheOutcome {
+/// A cached value and how it was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched<T> {
     /// Found in the cache at once.
-    Hit,
+    Hit(String),
     /// Another request was computing it; this one waited and then found it.
-    Collapsed,
-    /// Computed by this request and stored.
-    Stored,
+    Collapsed(String),
+    /// Computed by this request (and stored), with what the computation returned besides.
+    Computed(String, T),
 }
 
-impl CacheOutcome {
-    /// Whether the engine ran for this request (the only case that costs tokens).
-    pub fn computed(self) -> bool {
-        self == Self::Stored
+impl<T> Fetched<T> {
+    /// The cached JSON.
+    pub fn json(&self) -> &str {
+        match self {
+            Self::Hit(json) | Self::Collapsed(json) | Self::Computed(json, _) => json,
+        }
     }
 }
 
@@ -82,17 +87,18 @@ impl Store {
     /// request anywhere has, and waiting (bounded) when another request is computing it.
     ///
     /// `compute` runs at most once per call. Its error is returned as is, after the lock has
-    /// been released for the next request.
-    pub async fn cache_fetch_or_compute<E, F, Fut>(
+    /// been released for the next request. A result that was computed but could not be
+    /// stored is still returned (the next request computes it again).
+    pub async fn cache_fetch_or_compute<T, E, F, Fut>(
         &self,
         fingerprint: &str,
         policy: CachePolicy,
         compute: F,
-    ) -> Result<(String, CacheOutcome), E>
+    ) -> Result<Fetched<T>, E>
     where
         E: From<StoreError>,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<String, E>>,
+        Fut: Future<Output = Result<(String, T), E>>,
     {
         let owner = uuid::Uuid::new_v4().to_string();
         // The lease outlives a normal computation comfortably; it only matters when the
@@ -104,14 +110,8 @@ impl Store {
         loop {
             let claim = self.cache_claim(fingerprint, &owner, lease_ms).await?;
             match claim {
-                Claim::Hit(json) => {
-                    let outcome = if waited {
-                        CacheOutcome::Collapsed
-                    } else {
-                        CacheOutcome::Hit
-                    };
-                    return Ok((json, outcome));
-                }
+                Claim::Hit(json) if waited => return Ok(Fetched::Collapsed(json)),
+                Claim::Hit(json) => return Ok(Fetched::Hit(json)),
                 Claim::Claimed => break,
                 Claim::Busy { remaining_ms } => {
                     let now = Instant::now();
@@ -131,10 +131,14 @@ impl Store {
         }
 
         match compute().await {
-            Ok(json) => {
-                self.cache_store(fingerprint, &owner, &json, policy.ttl_seconds)
-                    .await?;
-                Ok((json, CacheOutcome::Stored))
+            Ok((json, extra)) => {
+                if let Err(err) = self
+                    .cache_store(fingerprint, &owner, &json, policy.ttl_seconds)
+                    .await
+                {
+                    tracing::warn!(error = %err, fingerprint, "could not store a computed result");
+                }
+                Ok(Fetched::Computed(json, extra))
             }
             Err(err) => {
                 if let Err(release) = self.cache_release(fingerprint, &owner).await {
@@ -151,14 +155,12 @@ impl Store {
         owner: &str,
         lease_ms: u64,
     ) -> Result<Claim, StoreError> {
-        let script = &scripts::CACHE_CLAIM;
-        let mut invocation = script.script.prepare_invoke();
-        invocation
-            .key(self.keys.cache_result(fingerprint))
+        let mut call = Call::new(&scripts::CACHE_CLAIM);
+        call.key(self.keys.cache_result(fingerprint))
             .key(self.keys.cache_lock(fingerprint))
             .arg(owner)
             .arg(lease_ms);
-        Claim::decode(self.script(script.name, &invocation).await?)
+        Claim::decode(self.run(&call).await?)
     }
 
     /// Stores a result (also without having claimed it, e.g. for unseeded requests).
@@ -169,23 +171,20 @@ impl Store {
         json: &str,
         ttl_seconds: u64,
     ) -> Result<(), StoreError> {
-        let script = &scripts::CACHE_STORE;
-        let mut invocation = script.script.prepare_invoke();
-        invocation
-            .key(self.keys.cache_result(fingerprint))
+        let mut call = Call::new(&scripts::CACHE_STORE);
+        call.key(self.keys.cache_result(fingerprint))
             .key(self.keys.cache_lock(fingerprint))
             .arg(owner)
             .arg(json)
             .arg(ttl_seconds);
-        let _released: i64 = self.script(script.name, &invocation).await?;
+        self.run(&call).await?;
         Ok(())
     }
 
     async fn cache_release(&self, fingerprint: &str, owner: &str) -> Result<(), StoreError> {
-        let script = &scripts::CACHE_RELEASE;
-        let mut invocation = script.script.prepare_invoke();
-        invocation.key(self.keys.cache_lock(fingerprint)).arg(owner);
-        let _released: i64 = self.script(script.name, &invocation).await?;
+        let mut call = Call::new(&scripts::CACHE_RELEASE);
+        call.key(self.keys.cache_lock(fingerprint)).arg(owner);
+        self.run(&call).await?;
         Ok(())
     }
 }

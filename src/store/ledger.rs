@@ -1,18 +1,57 @@
 //! The token ledger: holds, settlement, grants and account reads, each one script on the
 //! actor's slot so the balance and its entries always change together.
 
-use super::{Clock, Store, StoreError, keys::Slot, reply::Reply, scripts};
+use super::{
+    Slot, Store, StoreError,
+    idempotency::{self, ClaimEnd, ClaimSettled, IdempotencyClaim},
+    reply::Reply,
+    scripts::{self, Call},
+};
+
+/// Why a balance changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    DailyGrant,
+    Grant,
+    Spend,
+    Release,
+    Refund,
+}
+
+impl EntryKind {
+    fn decode(script: &'static str, kind: &str) -> Result<Self, StoreError> {
+        match kind {
+            "daily_grant" => Ok(Self::DailyGrant),
+            "grant" => Ok(Self::Grant),
+            "spend" => Ok(Self::Spend),
+            "release" => Ok(Self::Release),
+            "refund" => Ok(Self::Refund),
+            other => Err(StoreError::protocol(
+                script,
+                format!("unknown ledger entry kind {other:?}"),
+            )),
+        }
+    }
+}
 
 /// One ledger entry, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     pub id: String,
-    pub kind: String,
+    pub kind: EntryKind,
     pub amount: i64,
     pub balance_after: i64,
     pub reason: String,
     pub request_id: String,
     pub at_ms: u64,
+}
+
+/// A page of the ledger to read with the account: up to `limit` entries older than `cursor`
+/// (the id of the last entry already seen).
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    pub limit: u32,
+    pub cursor: Option<&'a str>,
 }
 
 /// An account brought up to date, with an optional page of its ledger (newest first).
@@ -29,39 +68,84 @@ pub struct Account {
     pub has_more: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldOutcome {
-    Held { balance: i64 },
-    Insufficient { balance: i64 },
-}
-
-/// How a hold ends.
-#[derive(Debug, Clone, Copy)]
-pub enum HoldEnd<'a> {
-    Commit,
-    Refund { reason: &'a str },
-}
-
-/// What happens to an idempotency claim when its request ends.
+/// A charge to take as a hold. Its id is chosen before the call, so whatever happens to the
+/// reply, the request can still settle (refund) exactly this hold.
 #[derive(Debug, Clone)]
-pub enum ClaimEnd<'a> {
-    /// Keep the final response for replays.
-    Store {
-        status: u16,
-        body: &'a str,
-        ttl_seconds: u64,
-    },
-    /// A transient outcome: drop the claim so a retry runs again.
-    Forget,
+pub struct HoldRequest<'a> {
+    pub actor: &'a str,
+    pub cost: i64,
+    pub hold_id: String,
+    pub lease_ms: u64,
+    pub request_id: &'a str,
+    pub reason: &'a str,
 }
 
-/// Result of settling.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Tokens held for a request: the proof [`Store::settle`] needs to commit them.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a hold is committed or refunded with Store::settle"]
+pub struct Hold {
+    pub id: String,
+    pub cost: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HoldOutcome {
+    Held {
+        hold: Hold,
+        balance: i64,
+    },
+    /// Nothing was charged.
+    Insufficient {
+        balance: i64,
+    },
+}
+
+/// What happens to a request's hold when the request ends.
+#[derive(Debug)]
+pub enum HoldEnd<'a> {
+    /// The request had no hold.
+    None,
+    /// The request succeeded: the tokens stay spent.
+    Commit(Hold),
+    /// The request failed (or may have held without knowing it): return the hold with this
+    /// id, if it exists.
+    Refund { hold_id: &'a str, reason: &'a str },
+}
+
+/// The end of a request on an actor's account.
+#[derive(Debug)]
+pub struct Settlement<'a> {
+    pub actor: &'a str,
+    pub hold: HoldEnd<'a>,
+    pub claim: Option<(&'a IdempotencyClaim, ClaimEnd<'a>)>,
+}
+
+/// What happened to the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldSettled {
+    Committed,
+    Refunded,
+    /// No such hold: its lease ran out and it was released already, or it never existed.
+    Absent,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settled {
-    /// "committed" | "refunded" | "expired" | "none"
-    pub hold: String,
-    /// "stored" | "forgotten" | "not_owner" | "none"
-    pub claim: String,
+    pub hold: HoldSettled,
+    pub claim: ClaimSettled,
+}
+
+/// Tokens to credit, exactly once per `grant_id`.
+#[derive(Debug, Clone)]
+pub struct GrantRequest<'a> {
+    pub actor: &'a str,
+    pub amount: i64,
+    pub reason: &'a str,
+    pub request_id: &'a str,
+    pub grant_id: &'a str,
+    /// How long the grant id is remembered.
+    pub marker_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,35 +163,30 @@ fn record_released(amount: i64) {
 }
 
 impl Store {
-    fn account_keys<'a, 's>(
-        &self,
-        invocation: &'a mut redis::ScriptInvocation<'s>,
-        actor: &str,
-    ) -> &'a mut redis::ScriptInvocation<'s> {
-        invocation
-            .key(self.keys.account(actor))
+    /// A call of an account script with its three account keys in place.
+    fn account_call(&self, spec: &'static scripts::ScriptSpec, actor: &str) -> Call {
+        let mut call = Call::new(spec);
+        call.key(self.keys.account(actor))
             .key(self.keys.ledger(actor))
-            .key(self.keys.holds(actor))
+            .key(self.keys.holds(actor));
+        call
     }
 
     /// Reads the account (after releasing expired holds and applying the daily allowance)
-    /// and, with `page = Some((limit, cursor))`, up to `limit` entries older than `cursor`.
+    /// and, with a `page`, a page of its ledger.
     pub async fn account(
         &self,
         actor: &str,
-        daily: i64,
-        page: Option<(u32, Option<&str>)>,
-        clock: Clock,
+        page: Option<Page<'_>>,
     ) -> Result<Account, StoreError> {
-        let script = &scripts::ACCOUNT_TOUCH;
-        let mut invocation = script.script.prepare_invoke();
-        let (limit, cursor) = page.unwrap_or((0, None));
-        self.account_keys(&mut invocation, actor)
-            .arg(clock.arg())
-            .arg(daily)
+        let spec = &scripts::ACCOUNT_TOUCH;
+        let (limit, cursor) = page.map_or((0, None), |p| (p.limit, p.cursor));
+        let mut call = self.account_call(spec, actor);
+        call.arg(self.clock.arg())
+            .arg(self.daily_allowance)
             .arg(limit)
             .arg(cursor.unwrap_or(""));
-        let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
+        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let mut account = Account {
             balance: reply.next()?,
             updated_ms: reply.next()?,
@@ -121,14 +200,14 @@ impl Store {
             let raw: Vec<String> = reply.next()?;
             let [id, kind, amount, balance_after, reason, request_id, at]: [String; 7] = raw
                 .try_into()
-                .map_err(|_| StoreError::protocol(script.name, "malformed ledger entry"))?;
+                .map_err(|_| StoreError::protocol(spec.name, "malformed ledger entry"))?;
             let number = |s: &str| {
                 s.parse::<i64>()
-                    .map_err(|_| StoreError::protocol(script.name, "malformed ledger number"))
+                    .map_err(|_| StoreError::protocol(spec.name, "malformed ledger number"))
             };
             account.entries.push(LedgerEntry {
                 id,
-                kind,
+                kind: EntryKind::decode(spec.name, &kind)?,
                 amount: number(&amount)?,
                 balance_after: number(&balance_after)?,
                 reason,
@@ -143,133 +222,92 @@ impl Store {
         Ok(account)
     }
 
-    /// Takes `cost` tokens as a hold that ends with [`Store::settle`] or its lease.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn hold(
-        &self,
-        actor: &str,
-        daily: i64,
-        cost: i64,
-        hold_id: &str,
-        lease_ms: u64,
-        request_id: &str,
-        reason: &str,
-        clock: Clock,
-    ) -> Result<HoldOutcome, StoreError> {
-        let script = &scripts::LEDGER_HOLD;
-        let mut invocation = script.script.prepare_invoke();
-        self.account_keys(&mut invocation, actor)
-            .arg(clock.arg())
-            .arg(daily)
-            .arg(cost)
-            .arg(hold_id)
-            .arg(lease_ms)
-            .arg(request_id)
-            .arg(reason);
-        let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
+    /// Takes the request's cost as a hold that ends with [`Store::settle`] or its lease.
+    pub async fn hold(&self, request: &HoldRequest<'_>) -> Result<HoldOutcome, StoreError> {
+        let spec = &scripts::LEDGER_HOLD;
+        let mut call = self.account_call(spec, request.actor);
+        call.arg(self.clock.arg())
+            .arg(self.daily_allowance)
+            .arg(request.cost)
+            .arg(&request.hold_id)
+            .arg(request.lease_ms)
+            .arg(request.request_id)
+            .arg(request.reason);
+        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
         record_released(reply.next()?);
         match tag.as_str() {
             "held" => {
-                crate::metrics::record_tokens("spend", cost);
-                Ok(HoldOutcome::Held { balance })
+                crate::metrics::record_tokens("spend", request.cost);
+                let hold = Hold {
+                    id: request.hold_id.clone(),
+                    cost: request.cost,
+                };
+                Ok(HoldOutcome::Held { hold, balance })
             }
             "insufficient" => Ok(HoldOutcome::Insufficient { balance }),
             other => Err(reply.unexpected(other)),
         }
     }
 
-    /// Ends a request on the actor's account: its hold (if any) and its idempotency claim
-    /// (if any), atomically.
-    pub async fn settle(
-        &self,
-        actor: &str,
-        hold: Option<(&str, HoldEnd<'_>)>,
-        claim: Option<(&super::admission::IdempotencyClaim, ClaimEnd<'_>)>,
-        clock: Clock,
-    ) -> Result<Settled, StoreError> {
-        let script = &scripts::LEDGER_SETTLE;
+    /// Ends a request on the actor's account: its hold and its idempotency claim (if any),
+    /// atomically.
+    pub async fn settle(&self, settlement: Settlement<'_>) -> Result<Settled, StoreError> {
+        let spec = &scripts::LEDGER_SETTLE;
+        let Settlement { actor, hold, claim } = settlement;
         let slot = Slot::Actor(actor.to_owned());
-        let mut invocation = script.script.prepare_invoke();
-        self.account_keys(&mut invocation, actor);
+        let mut call = self.account_call(spec, actor);
         match &claim {
-            Some((c, _)) => invocation.key(self.keys.idempotency(&slot, c.scope, &c.key_hash)),
-            None => invocation.key(self.keys.account(actor)),
+            Some((c, _)) => call.key(self.idempotency_key(&slot, c)),
+            None => call.key(self.keys.account(actor)),
         };
-        invocation.arg(clock.arg());
-        let mut refund_reason = "";
-        match hold {
-            Some((id, HoldEnd::Commit)) => invocation.arg(id).arg("commit"),
-            Some((id, HoldEnd::Refund { reason })) => {
-                refund_reason = reason;
-                invocation.arg(id).arg("refund")
-            }
-            None => invocation.arg("").arg(""),
+        call.arg(self.clock.arg());
+        match &hold {
+            HoldEnd::None => call.arg("").arg("").arg(""),
+            HoldEnd::Commit(hold) => call.arg(&hold.id).arg("commit").arg(""),
+            HoldEnd::Refund { hold_id, reason } => call.arg(*hold_id).arg("refund").arg(*reason),
         };
-        match &claim {
-            Some((
-                c,
-                ClaimEnd::Store {
-                    status,
-                    body,
-                    ttl_seconds,
-                },
-            )) => invocation
-                .arg(&c.owner)
-                .arg("store")
-                .arg(*status)
-                .arg(*body)
-                .arg(*ttl_seconds),
-            Some((c, ClaimEnd::Forget)) => {
-                invocation.arg(&c.owner).arg("forget").arg(0).arg("").arg(0)
-            }
-            None => invocation.arg("").arg("").arg(0).arg("").arg(0),
-        };
-        invocation.arg(refund_reason);
-        let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
-        let settled = Settled {
-            hold: reply.next()?,
-            claim: reply.next()?,
-        };
+        idempotency::push_end(&mut call, claim.as_ref().map(|(c, end)| (*c, end)));
+        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
+        let hold_tag: String = reply.next()?;
+        let claim_tag: String = reply.next()?;
         let refunded: i64 = reply.next()?;
         if refunded > 0 {
             crate::metrics::record_tokens("refund", refunded);
         }
-        Ok(settled)
+        let hold = match hold_tag.as_str() {
+            "committed" => HoldSettled::Committed,
+            "refunded" => HoldSettled::Refunded,
+            "absent" => HoldSettled::Absent,
+            "none" => HoldSettled::None,
+            other => return Err(reply.unexpected(other)),
+        };
+        Ok(Settled {
+            hold,
+            claim: ClaimSettled::decode(spec.name, &claim_tag)?,
+        })
     }
 
-    /// Credits `amount` tokens once per `grant_id`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn grant(
-        &self,
-        actor: &str,
-        daily: i64,
-        amount: i64,
-        reason: &str,
-        request_id: &str,
-        grant_id: &str,
-        marker_ttl_seconds: u64,
-        clock: Clock,
-    ) -> Result<GrantOutcome, StoreError> {
-        let script = &scripts::LEDGER_GRANT;
-        let mut invocation = script.script.prepare_invoke();
-        self.account_keys(&mut invocation, actor)
-            .key(self.keys.grant_marker(actor, grant_id))
-            .arg(clock.arg())
-            .arg(daily)
-            .arg(amount)
-            .arg(reason)
-            .arg(request_id)
-            .arg(marker_ttl_seconds);
-        let mut reply = Reply::new(script.name, self.script(script.name, &invocation).await?)?;
+    /// Credits tokens once per grant id.
+    pub async fn grant(&self, request: &GrantRequest<'_>) -> Result<GrantOutcome, StoreError> {
+        let spec = &scripts::LEDGER_GRANT;
+        let mut call = self.account_call(spec, request.actor);
+        call.key(self.keys.grant_marker(request.actor, request.grant_id))
+            .arg(self.clock.arg())
+            .arg(self.daily_allowance)
+            .arg(request.amount)
+            .arg(request.reason)
+            .arg(request.request_id)
+            .arg(request.marker_ttl_seconds);
+        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
         let entry_id: String = reply.next()?;
         record_released(reply.next()?);
         match tag.as_str() {
             "granted" => {
-                crate::metrics::record_tokens("grant", amount);
+                crate::metrics::record_tokens("grant", request.amount);
                 Ok(GrantOutcome::Granted { balance, entry_id })
             }
             "duplicate" => Ok(GrantOutcome::Duplicate { balance, entry_id }),

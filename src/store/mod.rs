@@ -1,19 +1,21 @@
 //! The only code that talks to Redis.
 //!
-//! One multiplexed connection per instance, behind redis-rs's `ConnectionManager`: every
-//! request shares it (Redis pipelines concurrent commands on one socket), it reconnects in the
-//! background after a failure, and it is created lazily so the service starts — and answers
-//! `/health` — while Redis is still down. `docs/REDIS.md` explains why this beats a pool
-//! here, with the measurement. With `REDIS_CLUSTER_URLS` the same calls go through the
-//! cluster client instead (EVALSHA is routed by its first key; every script's keys share a
-//! slot), with no other change.
+//! [`Store`] is a cheap handle (clones share one connection, see `connection`). Every state
+//! change that reads before it writes is one Lua script (`scripts`), with its keys built in
+//! `keys` so that each script stays in one cluster slot; the modules here wrap one area each
+//! (`admission`, `idempotency`, `ledger`, `cache`, `apikeys`) and decode every script reply
+//! into an enum, so no string outcome crosses into the API.
 //!
 //! Every call is bounded by `REDIS_TIMEOUT_MS` end to end (including a NOSCRIPT reload), so a
 //! slow or absent Redis turns into a [`StoreError`] — a 503 for the client — and never a hang.
+//! A reply that does not match what its script promises is a [`StoreError::Protocol`]: a
+//! bug, answered as a 500.
 
 pub mod admission;
 pub mod apikeys;
 pub mod cache;
+mod connection;
+pub mod idempotency;
 pub mod keys;
 pub mod ledger;
 mod reply;
@@ -21,18 +23,12 @@ pub mod scripts;
 
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
+use redis::{FromRedisValue, Value};
 
-use redis::{
-    Cmd, FromRedisValue, Pipeline, RedisFuture, ScriptInvocation, Value,
-    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
-    cluster::ClusterClient,
-    cluster_async::ClusterConnection,
-};
-use tokio::sync::Mutex;
-
-use crate::config::{RedisTarget, Settings};
-pub use keys::Keys;
+use crate::config::Settings;
+use connection::Connection;
+pub use keys::{Keys, Slot};
+use scripts::Call;
 
 /// Why a Redis call did not produce a usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +37,8 @@ pub enum StoreError {
     Timeout(Duration),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The reply breaks the script's documented contract (or a caller broke the script's
+    /// declared arguments): a bug, not an outage.
     #[error("unexpected reply from script {script}: {detail}")]
     Protocol {
         script: &'static str,
@@ -55,9 +53,14 @@ impl StoreError {
             detail: detail.into(),
         }
     }
+
+    /// Whether the store is unreachable or slow (transient), as opposed to a bug.
+    pub fn is_outage(&self) -> bool {
+        !matches!(self, Self::Protocol { .. })
+    }
 }
 
-/// Where a script takes "now" from.
+/// Where scripts take "now" from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Clock {
     /// Redis `TIME`: one clock for every instance (always, in the service).
@@ -69,6 +72,7 @@ pub enum Clock {
 }
 
 impl Clock {
+    /// The scripts' `time_override` argument.
     fn arg(self) -> String {
         match self {
             Clock::Redis => String::new(),
@@ -77,128 +81,35 @@ impl Clock {
     }
 }
 
-/// The connection to one server or to a cluster.
-#[derive(Clone)]
-enum Connection {
-    Single(ConnectionManager),
-    Cluster(ClusterHandle),
-}
-
-/// A cluster connection made on first use (so startup does not need the cluster), then
-/// shared; the cluster client refreshes its slot map and reconnects nodes by itself.
-#[derive(Clone)]
-struct ClusterHandle {
-    client: Arc<ClusterClient>,
-    conn: Arc<Mutex<Option<ClusterConnection>>>,
-}
-
-impl ClusterHandle {
-    async fn get(&self) -> redis::RedisResult<ClusterConnection> {
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
-        }
-        let conn = self.client.get_async_connection().await?;
-        *slot = Some(conn.clone());
-        Ok(conn)
-    }
-}
-
-/// A connection ready for one call.
-enum Active {
-    Single(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
-impl ConnectionLike for Active {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Active::Single(c) => c.req_packed_command(cmd),
-            Active::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Active::Single(c) => c.get_db(),
-            Active::Cluster(c) => c.get_db(),
-        }
-    }
-}
-
-/// The private CA of `REDIS_TLS_CA_FILE`, as the only trust root for `rediss://`.
-fn tls_roots(settings: &Settings) -> Option<redis::TlsCertificates> {
-    settings
-        .redis_tls_ca
-        .clone()
-        .map(|pem| redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(pem),
-        })
-}
-
 /// Handle to the shared state. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct Store {
     conn: Connection,
     keys: Keys,
     timeout: Duration,
+    clock: Clock,
+    /// The daily allowance every account script applies (`DAILY_TOKENS`).
+    daily_allowance: i64,
 }
 
 impl Store {
     /// Prepares the connection without touching the network.
     pub fn new(settings: &Settings) -> Result<Self, StoreError> {
-        // rustls needs a process-wide crypto provider for rediss:// URLs; a second call
-        // (several instances in one test process) finds it installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let conn = match &settings.redis {
-            RedisTarget::Single(url) => {
-                let client = match tls_roots(settings) {
-                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs)?,
-                    None => redis::Client::open(url.as_str())?,
-                };
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(settings.redis_timeout))
-                    .set_response_timeout(Some(settings.redis_timeout))
-                    // Reconnect attempts happen in the background; a request never waits
-                    // for more than one attempt, and our own timeout bounds it anyway.
-                    .set_number_of_retries(1)
-                    .set_min_delay(Duration::from_millis(50))
-                    .set_max_delay(Duration::from_secs(1));
-                Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
-            }
-            RedisTarget::Cluster(urls) => {
-                let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
-                    .connection_timeout(settings.redis_timeout)
-                    .response_timeout(settings.redis_timeout)
-                    .retries(1);
-                if let Some(certs) = tls_roots(settings) {
-                    builder = builder.certs(certs);
-                }
-                let client = builder.build()?;
-                Connection::Cluster(ClusterHandle {
-                    client: Arc::new(client),
-                    conn: Arc::default(),
-                })
-            }
-        };
         Ok(Self {
-            conn,
+            conn: Connection::new(settings)?,
             keys: Keys::new(settings.redis_key_prefix.clone()),
             timeout: settings.redis_timeout,
+            clock: Clock::Redis,
+            daily_allowance: settings.daily_tokens,
         })
+    }
+
+    /// The same store with another clock for its scripts (tests).
+    pub fn with_clock(&self, clock: Clock) -> Self {
+        Self {
+            clock,
+            ..self.clone()
+        }
     }
 
     pub fn keys(&self) -> &Keys {
@@ -212,33 +123,25 @@ impl Store {
         Ok(started.elapsed())
     }
 
-    async fn active(&self) -> redis::RedisResult<Active> {
-        Ok(match &self.conn {
-            Connection::Single(conn) => Active::Single(conn.clone()),
-            Connection::Cluster(handle) => Active::Cluster(handle.get().await?),
-        })
-    }
-
     /// Runs one command within the timeout.
     pub async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         self.bounded("command", async move {
-            let mut conn = self.active().await?;
+            let mut conn = self.conn.active().await?;
             cmd.query_async(&mut conn).await
         })
         .await
     }
 
     /// Runs one script (EVALSHA, reloaded on NOSCRIPT) within the timeout.
-    pub async fn script<T: FromRedisValue>(
-        &self,
-        name: &'static str,
-        invocation: &ScriptInvocation<'_>,
-    ) -> Result<T, StoreError> {
+    async fn run(&self, call: &Call) -> Result<Value, StoreError> {
+        let name = call.spec.name;
+        call.check()
+            .map_err(|detail| StoreError::protocol(name, detail))?;
         let started = Instant::now();
         let result = self
             .bounded(name, async move {
-                let mut conn = self.active().await?;
-                invocation.invoke_async(&mut conn).await
+                let mut conn = self.conn.active().await?;
+                call.invocation.invoke_async(&mut conn).await
             })
             .await;
         crate::metrics::record_script(name, started.elapsed());

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 use trickster_oracle::{
     config::Settings,
-    store::{Clock, Store},
+    store::{Store, ledger::Page},
 };
 
 use crate::helpers::{OwnedRedis, TestApp, TestConfig, json_body, spawn_app_with};
@@ -141,10 +141,11 @@ async fn losing_redis_under_load_fails_closed_and_loses_no_token() {
     let store = Store::new(&Settings::from_map(&config.vars).unwrap()).unwrap();
     for actor in 0..ACTORS {
         let actor = format!("fault-{actor}");
-        let account = store
-            .account(&actor, 12, Some((100, None)), Clock::Redis)
-            .await
-            .unwrap();
+        let page = Page {
+            limit: 100,
+            cursor: None,
+        };
+        let account = store.account(&actor, Some(page)).await.unwrap();
         let ledger = json_body(
             apps[0]
                 .client

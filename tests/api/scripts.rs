@@ -5,10 +5,13 @@
 use trickster_oracle::{
     config::Settings,
     store::{
-        Clock, Store,
-        admission::{Admission, IdempotencyClaim, IdempotencyMode, RateLimit},
-        keys::Slot,
-        ledger::{Account, ClaimEnd, GrantOutcome, HoldEnd, HoldOutcome},
+        Clock, Slot, Store,
+        admission::{Admission, RateLimit},
+        idempotency::{ClaimEnd, ClaimSettled, IdempotencyClaim, IdempotencyMode, Operation},
+        ledger::{
+            Account, EntryKind, GrantOutcome, GrantRequest, Hold, HoldEnd, HoldOutcome,
+            HoldRequest, HoldSettled, Page, Settled, Settlement,
+        },
     },
 };
 
@@ -40,28 +43,82 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// A grant of `amount` tokens with its own grant id.
+fn credit<'a>(actor: &'a str, amount: i64, grant_id: &'a str) -> GrantRequest<'a> {
+    GrantRequest {
+        actor,
+        amount,
+        reason: "gift",
+        request_id: "req",
+        grant_id,
+        marker_ttl_seconds: 60,
+    }
+}
+
+/// A claim on `key` for `body` by the request `owner`.
+fn claim(key: &str, body: &str, owner: &str) -> IdempotencyClaim {
+    IdempotencyClaim {
+        owner: owner.into(),
+        ..IdempotencyClaim::new(
+            Operation::Simulate,
+            key,
+            body,
+            60,
+            IdempotencyMode::Claim { lease_ms: 5_000 },
+        )
+    }
+}
+
 impl Fixture {
+    /// The store with its scripts' clock at `at`.
+    fn at(&self, at: u64) -> Store {
+        self.store.with_clock(Clock::At(at))
+    }
+
     async fn account(&self, actor: &str, at: u64) -> Account {
-        self.store
-            .account(actor, DAILY, Some((100, None)), Clock::At(at))
-            .await
-            .unwrap()
+        let page = Page {
+            limit: 100,
+            cursor: None,
+        };
+        self.at(at).account(actor, Some(page)).await.unwrap()
     }
 
     async fn hold(&self, actor: &str, id: &str, at: u64) -> HoldOutcome {
-        self.store
-            .hold(
-                actor,
-                DAILY,
-                1,
-                id,
-                1_000,
-                "req",
-                "simulation",
-                Clock::At(at),
-            )
-            .await
-            .unwrap()
+        let request = HoldRequest {
+            actor,
+            cost: 1,
+            hold_id: id.into(),
+            lease_ms: 1_000,
+            request_id: "req",
+            reason: "simulation",
+        };
+        self.at(at).hold(&request).await.unwrap()
+    }
+
+    /// A hold that must succeed.
+    async fn held(&self, actor: &str, id: &str, at: u64) -> Hold {
+        match self.hold(actor, id, at).await {
+            HoldOutcome::Held { hold, .. } => hold,
+            other => panic!("hold refused: {other:?}"),
+        }
+    }
+
+    async fn settle(&self, actor: &str, hold: HoldEnd<'_>, at: u64) -> Settled {
+        let settlement = Settlement {
+            actor,
+            hold,
+            claim: None,
+        };
+        self.at(at).settle(settlement).await.unwrap()
+    }
+
+    async fn end_claim(&self, actor: &str, claim: &IdempotencyClaim, end: ClaimEnd<'_>) {
+        let settlement = Settlement {
+            actor,
+            hold: HoldEnd::None,
+            claim: Some((claim, end)),
+        };
+        self.store.settle(settlement).await.unwrap();
     }
 
     /// Every key under this fixture's prefix with its value type, for "nothing was written".
@@ -104,11 +161,8 @@ async fn the_daily_allowance_applies_once_per_utc_day() {
 
     let first = f.account("ann", T0).await;
     assert_eq!(first.balance, DAILY);
-    f.hold("ann", "h1", T0).await;
-    f.store
-        .settle("ann", Some(("h1", HoldEnd::Commit)), None, Clock::At(T0))
-        .await
-        .unwrap();
+    let hold = f.held("ann", "h1", T0).await;
+    f.settle("ann", HoldEnd::Commit(hold), T0).await;
     let same_day = f.account("ann", T0 + 3_600_000).await;
     let next_day = f.account("ann", T0 + DAY_MS).await;
 
@@ -121,7 +175,7 @@ async fn the_daily_allowance_applies_once_per_utc_day() {
     let grants = next_day
         .entries
         .iter()
-        .filter(|e| e.kind == "daily_grant")
+        .filter(|e| e.kind == EntryKind::DailyGrant)
         .count();
     assert_eq!(grants, 2);
     assert_eq!(
@@ -134,10 +188,7 @@ async fn the_daily_allowance_applies_once_per_utc_day() {
 #[tokio::test]
 async fn a_balance_above_the_allowance_is_not_topped_up() {
     let f = fixture().await;
-    f.store
-        .grant("ben", DAILY, 10, "gift", "req", "g1", 60, Clock::At(T0))
-        .await
-        .unwrap();
+    f.at(T0).grant(&credit("ben", 10, "g1")).await.unwrap();
 
     let tomorrow = f.account("ben", T0 + DAY_MS).await;
 
@@ -148,57 +199,41 @@ async fn a_balance_above_the_allowance_is_not_topped_up() {
 #[tokio::test]
 async fn a_hold_that_never_settles_is_released_after_its_lease() {
     let f = fixture().await;
-    assert!(matches!(
-        f.hold("cat", "h1", T0).await,
-        HoldOutcome::Held { balance: 4 }
-    ));
+    let HoldOutcome::Held { hold, balance: 4 } = f.hold("cat", "h1", T0).await else {
+        panic!("one token held");
+    };
 
     let during = f.account("cat", T0 + 999).await;
     let after = f.account("cat", T0 + 1_000).await;
 
     assert_eq!((during.balance, during.open_holds), (4, 1));
     assert_eq!((after.balance, after.open_holds), (5, 0));
-    assert_eq!(after.entries[0].kind, "release");
+    assert_eq!(after.entries[0].kind, EntryKind::Release);
     assert_eq!(after.entries[0].amount, 1);
     assert_entries_sum_to_balance(&after);
-    let late = f
-        .store
-        .settle(
-            "cat",
-            Some(("h1", HoldEnd::Commit)),
-            None,
-            Clock::At(T0 + 2_000),
-        )
-        .await
-        .unwrap();
-    assert_eq!(late.hold, "expired", "a late commit cannot charge twice");
+    let late = f.settle("cat", HoldEnd::Commit(hold), T0 + 2_000).await;
+    assert_eq!(
+        late.hold,
+        HoldSettled::Absent,
+        "a late commit cannot charge twice"
+    );
 }
 
 #[tokio::test]
 async fn a_refunded_hold_returns_the_token_with_a_refund_entry() {
     let f = fixture().await;
-    f.hold("dan", "h1", T0).await;
+    let _hold = f.held("dan", "h1", T0).await;
 
-    let settled = f
-        .store
-        .settle(
-            "dan",
-            Some((
-                "h1",
-                HoldEnd::Refund {
-                    reason: "engine failed",
-                },
-            )),
-            None,
-            Clock::At(T0 + 10),
-        )
-        .await
-        .unwrap();
+    let refund = HoldEnd::Refund {
+        hold_id: "h1",
+        reason: "engine failed",
+    };
+    let settled = f.settle("dan", refund, T0 + 10).await;
 
-    assert_eq!(settled.hold, "refunded");
+    assert_eq!(settled.hold, HoldSettled::Refunded);
     let account = f.account("dan", T0 + 20).await;
     assert_eq!(account.balance, DAILY);
-    assert_eq!(account.entries[0].kind, "refund");
+    assert_eq!(account.entries[0].kind, EntryKind::Refund);
     assert_entries_sum_to_balance(&account);
 }
 
@@ -220,17 +255,9 @@ async fn an_insufficient_hold_writes_nothing() {
 async fn a_grant_applies_once_per_grant_id() {
     let mut f = fixture().await;
 
-    let first = f
-        .store
-        .grant("fay", DAILY, 3, "gift", "r1", "g-1", 60, Clock::At(T0))
-        .await
-        .unwrap();
+    let first = f.at(T0).grant(&credit("fay", 3, "g-1")).await.unwrap();
     let before = f.snapshot().await;
-    let again = f
-        .store
-        .grant("fay", DAILY, 3, "gift", "r2", "g-1", 60, Clock::At(T0 + 1))
-        .await
-        .unwrap();
+    let again = f.at(T0 + 1).grant(&credit("fay", 3, "g-1")).await.unwrap();
 
     assert_eq!(
         f.snapshot().await,
@@ -261,14 +288,9 @@ async fn the_bucket_admits_the_burst_then_refills_at_the_configured_rate() {
     };
     let store = f.store.clone();
     let admit = |at: u64| {
-        let store = store.clone();
+        let store = store.with_clock(Clock::At(at));
         let slot = slot.clone();
-        async move {
-            store
-                .admit(&slot, limit, None, Clock::At(at))
-                .await
-                .unwrap()
-        }
+        async move { store.admit(&slot, Some(limit), None).await.unwrap() }
     };
 
     for expected_remaining in [2, 1, 0] {
@@ -299,56 +321,21 @@ async fn the_bucket_admits_the_burst_then_refills_at_the_configured_rate() {
 async fn an_idempotency_claim_replays_conflicts_and_mismatches() {
     let f = fixture().await;
     let slot = Slot::Actor("hal".into());
-    let unlimited = RateLimit {
-        capacity: 0,
-        per_minute: 1,
+    let first = claim("key-1", "a", "owner-1");
+    let admit = |claim: IdempotencyClaim| {
+        let (store, slot) = (f.store.clone(), slot.clone());
+        async move { store.admit(&slot, None, Some(&claim)).await.unwrap().0 }
     };
-    let claim = |body: &str| IdempotencyClaim {
-        scope: "test",
-        key_hash: IdempotencyClaim::hash("key-1"),
-        body_hash: IdempotencyClaim::hash(body),
-        owner: format!("owner-{body}"),
-        ttl_seconds: 60,
-        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
-    };
-    let first = claim("a");
 
-    let (claimed, _) = f
-        .store
-        .admit(&slot, unlimited, Some(&first), Clock::Redis)
-        .await
-        .unwrap();
-    let (running, _) = f
-        .store
-        .admit(&slot, unlimited, Some(&claim("a")), Clock::Redis)
-        .await
-        .unwrap();
-    f.store
-        .settle(
-            "hal",
-            None,
-            Some((
-                &first,
-                ClaimEnd::Store {
-                    status: 200,
-                    body: "{\"ok\":true}",
-                    ttl_seconds: 60,
-                },
-            )),
-            Clock::Redis,
-        )
-        .await
-        .unwrap();
-    let (replayed, _) = f
-        .store
-        .admit(&slot, unlimited, Some(&claim("a")), Clock::Redis)
-        .await
-        .unwrap();
-    let (mismatch, _) = f
-        .store
-        .admit(&slot, unlimited, Some(&claim("b")), Clock::Redis)
-        .await
-        .unwrap();
+    let claimed = admit(first.clone()).await;
+    let running = admit(claim("key-1", "a", "owner-2")).await;
+    let stored = ClaimEnd::Store {
+        status: 200,
+        body: "{\"ok\":true}",
+    };
+    f.end_claim("hal", &first, stored).await;
+    let replayed = admit(claim("key-1", "a", "owner-3")).await;
+    let mismatch = admit(claim("key-1", "b", "owner-4")).await;
 
     assert_eq!(claimed, Admission::Admitted);
     assert!(matches!(running, Admission::InFlight { retry_in_ms } if retry_in_ms <= 5_000));
@@ -366,36 +353,12 @@ async fn an_idempotency_claim_replays_conflicts_and_mismatches() {
 async fn a_forgotten_claim_lets_a_retry_run_again() {
     let f = fixture().await;
     let slot = Slot::Actor("ida".into());
-    let unlimited = RateLimit {
-        capacity: 0,
-        per_minute: 1,
-    };
-    let claim = IdempotencyClaim {
-        scope: "test",
-        key_hash: IdempotencyClaim::hash("k"),
-        body_hash: IdempotencyClaim::hash("body"),
-        owner: "first".into(),
-        ttl_seconds: 60,
-        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
-    };
-    f.store
-        .admit(&slot, unlimited, Some(&claim), Clock::Redis)
-        .await
-        .unwrap();
+    let first = claim("k", "body", "first");
+    f.store.admit(&slot, None, Some(&first)).await.unwrap();
 
-    f.store
-        .settle("ida", None, Some((&claim, ClaimEnd::Forget)), Clock::Redis)
-        .await
-        .unwrap();
-    let retry = IdempotencyClaim {
-        owner: "second".into(),
-        ..claim.clone()
-    };
-    let (admission, _) = f
-        .store
-        .admit(&slot, unlimited, Some(&retry), Clock::Redis)
-        .await
-        .unwrap();
+    f.end_claim("ida", &first, ClaimEnd::Forget).await;
+    let retry = claim("k", "body", "second");
+    let (admission, _) = f.store.admit(&slot, None, Some(&retry)).await.unwrap();
 
     assert_eq!(admission, Admission::Admitted);
 }
@@ -406,31 +369,19 @@ async fn account_scripts_survive_script_flush() {
     f.account("jon", T0).await;
     f.script_flush().await;
 
-    let held = f.hold("jon", "h1", T0).await;
+    let hold = f.held("jon", "h1", T0).await;
     f.script_flush().await;
-    let settled = f
-        .store
-        .settle("jon", Some(("h1", HoldEnd::Commit)), None, Clock::At(T0))
-        .await
-        .unwrap();
+    let settled = f.settle("jon", HoldEnd::Commit(hold), T0).await;
     f.script_flush().await;
-    let granted = f
-        .store
-        .grant("jon", DAILY, 1, "gift", "r", "g", 60, Clock::At(T0))
-        .await
-        .unwrap();
+    let granted = f.at(T0).grant(&credit("jon", 1, "g")).await.unwrap();
     f.script_flush().await;
+    let limit = RateLimit {
+        capacity: 1,
+        per_minute: 1,
+    };
     let (admitted, _) = f
-        .store
-        .admit(
-            &Slot::Actor("jon".into()),
-            RateLimit {
-                capacity: 1,
-                per_minute: 1,
-            },
-            None,
-            Clock::At(T0),
-        )
+        .at(T0)
+        .admit(&Slot::Actor("jon".into()), Some(limit), None)
         .await
         .unwrap();
     f.script_flush().await;
@@ -441,19 +392,11 @@ async fn account_scripts_survive_script_flush() {
         .unwrap();
     f.script_flush().await;
     let admin_claim = IdempotencyClaim {
-        scope: "test",
-        key_hash: IdempotencyClaim::hash("admin-key"),
-        body_hash: IdempotencyClaim::hash("body"),
-        owner: "owner".into(),
-        ttl_seconds: 60,
-        mode: IdempotencyMode::Claim { lease_ms: 5_000 },
-    };
-    let unlimited = RateLimit {
-        capacity: 0,
-        per_minute: 1,
+        operation: Operation::Grant,
+        ..claim("admin-key", "body", "owner")
     };
     f.store
-        .admit(&Slot::Admin, unlimited, Some(&admin_claim), Clock::Redis)
+        .admit(&Slot::Admin, None, Some(&admin_claim))
         .await
         .unwrap();
     f.script_flush().await;
@@ -463,12 +406,11 @@ async fn account_scripts_survive_script_flush() {
         .await
         .unwrap();
 
-    assert!(matches!(held, HoldOutcome::Held { .. }));
-    assert_eq!(settled.hold, "committed");
+    assert_eq!(settled.hold, HoldSettled::Committed);
     assert!(matches!(granted, GrantOutcome::Granted { .. }));
     assert_eq!(admitted, Admission::Admitted);
     assert!(!revoked, "unknown key");
-    assert_eq!(finished, "forgotten");
+    assert_eq!(finished, ClaimSettled::Forgotten);
     assert_entries_sum_to_balance(&f.account("jon", T0).await);
 }
 
@@ -476,33 +418,20 @@ async fn account_scripts_survive_script_flush() {
 async fn ledger_pages_walk_back_through_every_entry() {
     let f = fixture().await;
     for i in 0..7 {
-        f.store
-            .grant(
-                "kim",
-                DAILY,
-                1,
-                "gift",
-                "r",
-                &format!("g{i}"),
-                60,
-                Clock::At(T0 + i),
-            )
+        let grant_id = format!("g{i}");
+        f.at(T0 + i)
+            .grant(&credit("kim", 1, &grant_id))
             .await
             .unwrap();
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = f
-            .store
-            .account(
-                "kim",
-                DAILY,
-                Some((3, cursor.as_deref())),
-                Clock::At(T0 + 10),
-            )
-            .await
-            .unwrap();
+        let page = Page {
+            limit: 3,
+            cursor: cursor.as_deref(),
+        };
+        let page = f.at(T0 + 10).account("kim", Some(page)).await.unwrap();
         seen.extend(page.entries.iter().map(|e| e.id.clone()));
         if !page.has_more {
             break;

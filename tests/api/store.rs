@@ -12,7 +12,7 @@ use trickster_oracle::{
     config::Settings,
     store::{
         Store, StoreError,
-        cache::{CacheOutcome, CachePolicy},
+        cache::{CachePolicy, Fetched},
     },
 };
 
@@ -27,28 +27,30 @@ const POLICY: CachePolicy = CachePolicy {
     max_wait: Duration::from_secs(5),
 };
 
-async fn compute_ok(value: &str) -> Result<String, StoreError> {
-    Ok(value.to_owned())
+async fn compute_ok(value: &str) -> Result<(String, ()), StoreError> {
+    Ok((value.to_owned(), ()))
+}
+
+/// A computation that fails.
+async fn compute_fails() -> Result<(String, ()), StoreError> {
+    Err(StoreError::protocol("test", "engine failed"))
 }
 
 #[tokio::test]
 async fn a_miss_computes_and_stores_then_a_lookup_hits() {
     let store = store(&TestConfig::new(&shared_redis_url()));
 
-    let (first, outcome) = store
+    let first = store
         .cache_fetch_or_compute("fp1", POLICY, || compute_ok("{\"n\":1}"))
         .await
         .unwrap();
-    let (second, again) = store
+    let second = store
         .cache_fetch_or_compute("fp1", POLICY, || compute_ok("never"))
         .await
         .unwrap();
 
-    assert_eq!(
-        (first.as_str(), outcome),
-        ("{\"n\":1}", CacheOutcome::Stored)
-    );
-    assert_eq!((second.as_str(), again), ("{\"n\":1}", CacheOutcome::Hit));
+    assert_eq!(first, Fetched::Computed("{\"n\":1}".into(), ()));
+    assert_eq!(second, Fetched::Hit("{\"n\":1}".into()));
 }
 
 #[tokio::test]
@@ -67,21 +69,19 @@ async fn scripts_survive_script_flush() {
         .await
         .unwrap();
 
-    let (value, outcome) = store
+    let fetched = store
         .cache_fetch_or_compute("after-flush", POLICY, || compute_ok("2"))
         .await
         .expect("EVALSHA is retried after NOSCRIPT");
 
-    assert_eq!((value.as_str(), outcome), ("2", CacheOutcome::Stored));
+    assert_eq!(fetched, Fetched::Computed("2".into(), ()));
     let _: () = redis::cmd("SCRIPT")
         .arg("FLUSH")
         .query_async(&mut conn)
         .await
         .unwrap();
     let failed = store
-        .cache_fetch_or_compute("fails-after-flush", POLICY, || async {
-            Err::<String, _>(StoreError::protocol("test", "engine failed"))
-        })
+        .cache_fetch_or_compute("fails-after-flush", POLICY, compute_fails)
         .await;
     let lock: Option<String> = redis::cmd("GET")
         .arg(store.keys().cache_lock("fails-after-flush"))
@@ -103,9 +103,7 @@ async fn a_failed_computation_releases_the_lock_and_stores_nothing() {
         .unwrap();
 
     let failed = store
-        .cache_fetch_or_compute("fails", POLICY, || async {
-            Err::<String, _>(StoreError::protocol("test", "engine failed"))
-        })
+        .cache_fetch_or_compute("fails", POLICY, compute_fails)
         .await;
     let (lock, result): (Option<String>, Option<String>) = redis::pipe()
         .get(store.keys().cache_lock("fails"))
@@ -113,7 +111,7 @@ async fn a_failed_computation_releases_the_lock_and_stores_nothing() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let (value, outcome) = store
+    let retried = store
         .cache_fetch_or_compute("fails", POLICY, || compute_ok("ok"))
         .await
         .unwrap();
@@ -124,7 +122,7 @@ async fn a_failed_computation_releases_the_lock_and_stores_nothing() {
         "the lock is released at once, not left to its lease"
     );
     assert_eq!(result, None, "nothing is stored");
-    assert_eq!((value.as_str(), outcome), ("ok", CacheOutcome::Stored));
+    assert_eq!(retried, Fetched::Computed("ok".into(), ()));
 }
 
 #[tokio::test]
@@ -142,7 +140,7 @@ async fn concurrent_misses_on_two_stores_compute_once() {
                     .cache_fetch_or_compute("shared", POLICY, || async move {
                         runs.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(100)).await;
-                        Ok::<_, StoreError>("result".to_owned())
+                        Ok::<_, StoreError>(("result".to_owned(), ()))
                     })
                     .await
                     .unwrap()
@@ -155,8 +153,12 @@ async fn concurrent_misses_on_two_stores_compute_once() {
     }
 
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert_eq!(outcomes.iter().filter(|(_, o)| o.computed()).count(), 1);
-    assert!(outcomes.iter().all(|(v, _)| v == "result"));
+    let computed = outcomes
+        .iter()
+        .filter(|o| matches!(o, Fetched::Computed(..)))
+        .count();
+    assert_eq!(computed, 1);
+    assert!(outcomes.iter().all(|o| o.json() == "result"));
 }
 
 #[tokio::test]

@@ -1,0 +1,271 @@
+//! The per-request envelope every response passes through.
+//!
+//! [`RequestEnvelope`] wraps the whole route tree so that *every* response — handler
+//! results, poem's own 404/405, body limit violations and caught panics — gets the same
+//! treatment: a request id (kept from the client when well-formed), an RFC 9457 body for
+//! errors (rendered here, where the request id and path are known), `Server-Timing`, the
+//! headers handlers noted, metrics and one access-log line.
+
+use std::{collections::HashMap, panic::AssertUnwindSafe, sync::Arc, time::Instant};
+
+use futures_util::FutureExt;
+use poem::{
+    Endpoint, IntoResponse, Middleware, PathPattern, Request, Response, Result,
+    http::{HeaderValue, StatusCode, header},
+};
+use poem_openapi::types::ToJSON;
+use tracing::Instrument;
+
+use super::{
+    context::RequestContext,
+    document::{PathInfo, shape_of},
+    error::{ApiError, Problem, ProblemCode},
+};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A client-supplied id is kept only when it is safe to log and echo.
+pub fn is_valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// The middleware; see the module documentation.
+pub struct RequestEnvelope {
+    pub max_body_bytes: usize,
+    /// The document's paths by shape: route labels and the `Allow` header of a 405.
+    pub paths: Arc<HashMap<String, PathInfo>>,
+}
+
+impl<E: Endpoint> Middleware<E> for RequestEnvelope {
+    type Output = RequestEnvelopeEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestEnvelopeEndpoint {
+            inner,
+            max_body_bytes: self.max_body_bytes,
+            paths: self.paths.clone(),
+        }
+    }
+}
+
+pub struct RequestEnvelopeEndpoint<E> {
+    inner: E,
+    max_body_bytes: usize,
+    paths: Arc<HashMap<String, PathInfo>>,
+}
+
+impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
+    /// Runs the inner endpoint and turns every way it can fail into a response; errors come
+    /// back carrying a [`Problem`] that [`Self::finish`] renders.
+    async fn respond(&self, mut req: Request) -> Response {
+        if let Err(err) = limit_body(&mut req, self.max_body_bytes).await {
+            return err.into_response();
+        }
+        match AssertUnwindSafe(self.inner.call(req)).catch_unwind().await {
+            Ok(Ok(output)) => output.into_response(),
+            Ok(Err(err)) => {
+                let pattern = err.data::<PathPattern>().cloned();
+                let (status, message) = (err.status(), err.to_string());
+                // Handler errors carry their problem; poem's own errors do not.
+                let problem = Problem::of(&err);
+                let mut response = match problem {
+                    Some(problem) => ApiError::<0>(problem).into_response(),
+                    None => ApiError::<0>::from_status(status, &message).into_response(),
+                };
+                if let Some(pattern) = pattern {
+                    // RFC 9110: a 405 lists the methods the resource does support.
+                    if status == StatusCode::METHOD_NOT_ALLOWED
+                        && let Some(path) = self.paths.get(&shape_of(&pattern.0))
+                        && let Ok(value) = HeaderValue::from_str(&path.allow)
+                    {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                    response.set_data(pattern);
+                }
+                response
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(panic = %message, "handler panicked");
+                ApiError::<0>::internal().into_response()
+            }
+        }
+    }
+
+    /// The response as the client gets it: a problem rendered for this request, the noted
+    /// headers, the request id and the timing.
+    fn finish(&self, mut response: Response, ctx: &RequestContext, started: Instant) -> Response {
+        if let Some(problem) = response.data::<Problem>().cloned() {
+            let body = problem.body(ctx).to_json_string();
+            response.set_body(body);
+        }
+        let facts = ctx.facts();
+        let headers = response.headers_mut();
+        for (name, value) in &facts.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(*name, value);
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
+        if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms:.2}")) {
+            headers.insert("server-timing", value);
+        }
+        response
+    }
+
+    /// The document's template names the route (`/api/admin/api-keys/{key_id}`); unmatched
+    /// paths share one label so scanners cannot inflate the metric series.
+    fn route(&self, response: &Response) -> String {
+        response
+            .data::<PathPattern>()
+            .filter(|p| !p.0.is_empty())
+            .map(|p| match self.paths.get(&shape_of(&p.0)) {
+                Some(path) => path.template.clone(),
+                None => p.0.to_string(),
+            })
+            .unwrap_or_else(|| String::from("unmatched"))
+    }
+}
+
+impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let started = Instant::now();
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_request_id(v))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        // Level ERROR so the span (and its request id) is kept whatever LOG_LEVEL filters:
+        // a warning logged inside a request must still name the request.
+        let span = tracing::error_span!(
+            "request",
+            request_id = %request_id,
+            method = %method,
+        );
+        let ctx = RequestContext::new(request_id, path);
+        req.extensions_mut().insert(ctx.clone());
+
+        let response = self.respond(req).instrument(span).await;
+        let response = self.finish(response, &ctx, started);
+
+        let elapsed = started.elapsed();
+        let route = self.route(&response);
+        let status = response.status().as_u16();
+        let facts = ctx.facts();
+        crate::metrics::record_request(&method, &route, status, elapsed);
+        tracing::info!(
+            target: "access",
+            request_id = %ctx.request_id,
+            method = %method,
+            route = %route,
+            path = %ctx.path,
+            status,
+            latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
+            actor = facts.actor.as_deref(),
+            cache_hit = facts.cache_hit,
+            "request completed"
+        );
+        Ok(response)
+    }
+}
+
+/// Enforces `MAX_BODY_BYTES` before any handler parses the body: a declared length over
+/// the limit is refused without reading; a chunked body is read up to the limit.
+async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("The request body exceeds the limit of {max} bytes."),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max as u64 => Err(too_large()),
+        Some(_) => Ok(()),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = req.take_body();
+            match body.into_bytes_limit(max).await {
+                Ok(bytes) => {
+                    req.set_body(bytes);
+                    Ok(())
+                }
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+                Err(_) => Err(ApiError::invalid("The request body could not be read.")),
+            }
+        }
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::{Endpoint, EndpointExt, Request, handler, http::StatusCode};
+
+    use super::*;
+
+    #[handler]
+    fn explode() -> &'static str {
+        panic!("secret internal detail: connection string redis://:hunter2@db")
+    }
+
+    fn envelope() -> RequestEnvelope {
+        RequestEnvelope {
+            max_body_bytes: 1024,
+            paths: Arc::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_problem_without_internals() {
+        let app = explode.with(envelope());
+
+        let response = app
+            .call(
+                Request::builder()
+                    .header(REQUEST_ID_HEADER, "panic-1")
+                    .finish(),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "panic-1");
+        assert!(crate::api::error::is_problem(&response));
+        let body = response.into_body().into_string().await.unwrap();
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert_eq!(problem["request_id"], "panic-1");
+        assert!(
+            !body.contains("hunter2") && !body.contains("secret"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn request_ids_follow_the_allowed_alphabet() {
+        assert!(is_valid_request_id("abc-123_x.y:z"));
+        assert!(!is_valid_request_id(""));
+        assert!(!is_valid_request_id("with space"));
+        assert!(!is_valid_request_id(&"a".repeat(129)));
+    }
+}

@@ -1,0 +1,411 @@
+//! The catalogue and `POST /api/simulate`: validation (`plan`), the cache with single flight
+//! across instances, the charge (`charge`) and the engine on a bounded pool of blocking
+//! threads. The JSON shapes live in `wire`.
+//!
+//! The simulate handler's paths, in order of cost: a cache hit (admission, no charge); an
+//! idempotent replay; a miss, where this request either computes (holding its cost while the
+//! engine runs) or waits for the instance that is computing the same fingerprint.
+
+mod charge;
+mod plan;
+pub mod wire;
+
+use std::{sync::Arc, time::Instant};
+
+use poem::Request;
+use poem_openapi::{
+    OpenApi,
+    payload::Json,
+    types::{ParseFromJSON, ToJSON},
+};
+use tokio::sync::Semaphore;
+
+use self::{
+    charge::{Charge, Failure, Held},
+    plan::Plan,
+    wire::{Catalogue, SimulateRequest, SimulateResponse, SimulationMeta, SimulationNumbers},
+};
+use super::{
+    ApiTags,
+    admission::{self, Admitted},
+    auth,
+    context::RequestContext,
+    error::{ApiError, Problem, ProblemBody, ProblemCode, doc},
+    idempotency::IdempotencyKey,
+    json::{RenderedJson, Validated, splice_object},
+    model::EventView,
+};
+use crate::{
+    config::Settings,
+    domain::{analysis::analyse, catalogue, engine::MODEL_VERSION},
+    store::{
+        Slot, Store,
+        cache::{CachePolicy, Fetched},
+        idempotency::{ClaimEnd, IdempotencyClaim, IdempotencyMode, Operation},
+        ledger::{HoldEnd, Settlement},
+    },
+};
+
+pub use plan::{DEFAULT_ITERATIONS, MIN_ITERATIONS};
+
+/// Errors `POST /api/simulate` documents.
+const SIMULATE_ERRORS: u32 = doc::BASE
+    | doc::BODY
+    | doc::UNAUTHORIZED
+    | doc::NOT_FOUND
+    | doc::INSUFFICIENT
+    | doc::RATE_LIMITED
+    | doc::IN_FLIGHT
+    | doc::KEY_MISMATCH;
+type SimError = ApiError<SIMULATE_ERRORS>;
+
+pub struct SimulateApi {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    /// Bounds concurrent engine runs to the CPU count: excess requests wait their turn
+    /// asynchronously instead of oversubscribing the cores.
+    pub engine_slots: Arc<Semaphore>,
+}
+
+/// How the numbers of a response were obtained (RFC 9211 `Cache-Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheStatus {
+    Hit,
+    /// Computed by a concurrent request that this one waited for.
+    Collapsed,
+    /// Computed by this request.
+    Stored,
+}
+
+impl CacheStatus {
+    fn header(self) -> &'static str {
+        match self {
+            Self::Hit => "trickster-oracle; hit",
+            Self::Collapsed => "trickster-oracle; hit; collapsed",
+            Self::Stored => "trickster-oracle; fwd=miss; stored",
+        }
+    }
+
+    fn metric(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Collapsed => "collapsed",
+            Self::Stored => "miss",
+        }
+    }
+}
+
+/// A computation this request ran: what it held and how long the engine took.
+struct Computed {
+    held: Held,
+    engine_ms: f64,
+}
+
+/// A stored idempotent response, replayed.
+fn replay(ctx: &RequestContext, status: u16, body: &str) -> Result<SimulateResponse, SimError> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(body).map_err(|_| ApiError::internal())?;
+    if status == 200 {
+        let meta = value
+            .get_mut("meta")
+            .and_then(serde_json::Value::as_object_mut)
+            .ok_or_else(ApiError::internal)?;
+        meta.insert("idempotency_replay".into(), true.into());
+        let cache_hit = meta
+            .get("cache_hit")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        ctx.note_cache_hit(cache_hit);
+        return Ok(SimulateResponse::Ok(
+            RenderedJson::new(value.to_string()),
+            CacheStatus::Hit.header().into(),
+        ));
+    }
+    // The only other stored outcome is 402.
+    let problem = <ProblemBody as ParseFromJSON>::parse_from_json(Some(value))
+        .map_err(|_| ApiError::internal())?;
+    Err(ApiError(Problem::from_body(problem)))
+}
+
+impl SimulateApi {
+    /// Runs the engine on a blocking thread (bounded by `engine_slots`) and returns the
+    /// analysis as the JSON the cache stores ([`SimulationNumbers`]), with the engine time.
+    async fn compute(&self, plan: &Plan) -> Result<(String, f64), SimError> {
+        let _slot = self
+            .engine_slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let matchup = plan.matchup.clone();
+        let (iterations, seed) = (plan.iterations, plan.seed);
+        let span = tracing::Span::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let started = Instant::now();
+            let analysis = analyse(&matchup, iterations, seed);
+            let elapsed = started.elapsed();
+            crate::metrics::record_engine(iterations, elapsed);
+            let json = SimulationNumbers::new(analysis).to_json_string();
+            (json, elapsed.as_secs_f64() * 1e3)
+        })
+        .await;
+        joined.map_err(|err| {
+            tracing::error!(error = %err, "engine task failed");
+            ApiError::internal()
+        })
+    }
+
+    /// Holds the cost, then computes; a failure says what it may have held.
+    async fn compute_charged(
+        &self,
+        plan: &Plan,
+        charge: &Charge<'_>,
+    ) -> Result<(String, Computed), Failure> {
+        let held = charge.take(&self.store).await?;
+        match self.compute(plan).await {
+            Ok((json, engine_ms)) => Ok((json, Computed { held, engine_ms })),
+            Err(error) => Err(Failure { error, held }),
+        }
+    }
+
+    /// The response body: the cached numbers with this request's `event` and `meta`.
+    /// `cost` is `Some((tokens, engine ms))` when this request computed them.
+    fn result(
+        ctx: &RequestContext,
+        plan: &Plan,
+        numbers: &str,
+        cost: Option<(i64, f64)>,
+    ) -> Result<String, SimError> {
+        let event = EventView::new(&plan.matchup, plan.event_id.as_deref());
+        let (cost_tokens, engine_ms) = cost.unwrap_or((0, 0.0));
+        let meta = SimulationMeta {
+            request_id: ctx.request_id.clone(),
+            fingerprint: plan.fingerprint.clone(),
+            cache_hit: cost.is_none(),
+            idempotency_replay: false,
+            model_version: MODEL_VERSION.into(),
+            cost_tokens,
+            engine_ms: (engine_ms * 1e3).round() / 1e3,
+        };
+        splice_object(
+            &[
+                ("event", &event.to_json_string()),
+                ("meta", &meta.to_json_string()),
+            ],
+            numbers,
+        )
+        .ok_or_else(|| {
+            tracing::error!("cached analysis is not a JSON object");
+            ApiError::internal()
+        })
+    }
+
+    /// A cached result: admission stores it at once as the final response for the key.
+    async fn serve_hit(
+        &self,
+        req: &Request,
+        plan: &Plan,
+        slot: &Slot,
+        key: &IdempotencyKey,
+        request: &SimulateRequest,
+        numbers: &str,
+    ) -> Result<SimulateResponse, SimError> {
+        let ctx = RequestContext::of(req);
+        let body = Self::result(ctx, plan, numbers, None)?;
+        let mode = IdempotencyMode::Store {
+            status: 200,
+            body: body.clone(),
+        };
+        let claim = key
+            .claim(&self.settings, Operation::Simulate, request, mode)
+            .map_err(ApiError::recast)?;
+        let admitted =
+            admission::admit(req, &self.settings, &self.store, slot, true, claim.as_ref()).await?;
+        if let Admitted::Replay { status, body } = admitted {
+            return replay(ctx, status, &body);
+        }
+        ctx.note_cache_hit(true);
+        crate::metrics::record_cache(CacheStatus::Hit.metric());
+        Ok(SimulateResponse::Ok(
+            RenderedJson::new(body),
+            CacheStatus::Hit.header().into(),
+        ))
+    }
+
+    /// A miss: compute (or wait for the instance computing it), then settle the charge and
+    /// the key together.
+    async fn serve_miss(
+        &self,
+        ctx: &RequestContext,
+        plan: &Plan,
+        actor: &str,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<SimulateResponse, SimError> {
+        let charge = Charge::new(&self.settings, actor, &ctx.request_id);
+        let policy = CachePolicy {
+            ttl_seconds: self.settings.cache_ttl_seconds,
+            max_wait: self.settings.cache_wait,
+        };
+        let fetched = if plan.seed_supplied {
+            self.store
+                .cache_fetch_or_compute(&plan.fingerprint, policy, || {
+                    self.compute_charged(plan, &charge)
+                })
+                .await
+        } else {
+            // A fresh seed cannot be in the cache; store the result so that repeating the
+            // request with the returned seed is a hit.
+            self.compute_charged(plan, &charge)
+                .await
+                .map(|(json, computed)| Fetched::Computed(json, computed))
+        };
+        if let (false, Ok(Fetched::Computed(json, _))) = (plan.seed_supplied, &fetched)
+            && let Err(err) = self
+                .store
+                .cache_store(&plan.fingerprint, "", json, policy.ttl_seconds)
+                .await
+        {
+            tracing::warn!(error = %err, "could not store a computed result");
+        }
+
+        let (outcome, held) = match fetched {
+            Ok(Fetched::Computed(json, Computed { held, engine_ms })) => {
+                let cost = Some((charge.cost(), engine_ms));
+                let body = Self::result(ctx, plan, &json, cost);
+                (body.map(|b| (b, CacheStatus::Stored)), held)
+            }
+            Ok(Fetched::Hit(json)) => (
+                Self::result(ctx, plan, &json, None).map(|b| (b, CacheStatus::Hit)),
+                Held::Nothing,
+            ),
+            Ok(Fetched::Collapsed(json)) => (
+                Self::result(ctx, plan, &json, None).map(|b| (b, CacheStatus::Collapsed)),
+                Held::Nothing,
+            ),
+            Err(Failure { error, held }) => (Err(error), held),
+        };
+        let hold = charge.end(held, outcome.is_ok());
+        self.settle(ctx, actor, hold, claim, &outcome).await?;
+
+        let (body, status) = outcome?;
+        ctx.note_cache_hit(status != CacheStatus::Stored);
+        crate::metrics::record_cache(status.metric());
+        Ok(SimulateResponse::Ok(
+            RenderedJson::new(body),
+            status.header().into(),
+        ))
+    }
+
+    /// Ends the request on the actor's account: commit or refund the hold, store or forget
+    /// the idempotent response.
+    async fn settle(
+        &self,
+        ctx: &RequestContext,
+        actor: &str,
+        hold: HoldEnd<'_>,
+        claim: Option<&IdempotencyClaim>,
+        outcome: &Result<(String, CacheStatus), SimError>,
+    ) -> Result<(), SimError> {
+        let problem_json;
+        let end = match outcome {
+            Ok((body, _)) => ClaimEnd::Store { status: 200, body },
+            // 2xx and 402 are final answers; anything else is transient and may be retried.
+            Err(err) if err.code == ProblemCode::InsufficientTokens => {
+                problem_json = err.json(ctx);
+                ClaimEnd::Store {
+                    status: err.code.status().as_u16(),
+                    body: &problem_json,
+                }
+            }
+            Err(_) => ClaimEnd::Forget,
+        };
+        if matches!(hold, HoldEnd::None) && claim.is_none() {
+            return Ok(());
+        }
+        let settlement = Settlement {
+            actor,
+            hold,
+            claim: claim.map(|c| (c, end)),
+        };
+        self.store.settle(settlement).await?;
+        Ok(())
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Simulation")]
+impl SimulateApi {
+    /// List the built-in sample matches.
+    #[oai(path = "/api/events", method = "get")]
+    async fn events(
+        &self,
+        req: &Request,
+    ) -> Result<Json<Catalogue>, ApiError<{ doc::BASE | doc::RATE_LIMITED }>> {
+        let slot = auth::optional_actor_slot(&self.settings, req);
+        admission::admit(req, &self.settings, &self.store, &slot, true, None).await?;
+        let events = catalogue::EVENTS
+            .iter()
+            .map(wire::catalogue_entry)
+            .collect();
+        Ok(Json(Catalogue { events }))
+    }
+
+    /// Simulate a match (or fetch the identical simulation from the cache).
+    ///
+    /// Monte Carlo estimate of home / draw / away probabilities under an Elo model with a
+    /// draw band, with Wilson intervals, the closed form, expected-score statistics, three
+    /// scenarios, an uncertainty score and a plain-language explanation. A computed result
+    /// costs `SIMULATION_COST` tokens; a cache hit is free.
+    #[oai(path = "/api/simulate", method = "post")]
+    async fn simulate(
+        &self,
+        req: &Request,
+        _auth: auth::CallerAuth,
+        /// Makes retries safe: the same key and body replay the first response
+        /// (`X-Idempotency-Key` is accepted too).
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
+        body: Json<Validated<SimulateRequest>>,
+    ) -> Result<SimulateResponse, SimError> {
+        let ctx = RequestContext::of(req);
+        let request = body.0.0;
+        let plan = Plan::new(&request, &self.settings)?;
+
+        // Round trip 1: who is calling (a key lookup in API-key mode) and the cache lookup,
+        // concurrently; neither depends on the other.
+        let lookup = async {
+            if plan.seed_supplied {
+                self.store.cache_get(&plan.fingerprint).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (actor, cached) = tokio::join!(
+            auth::caller::<SIMULATE_ERRORS>(&self.settings, &self.store, req),
+            lookup
+        );
+        let actor = actor?;
+        let slot = Slot::Actor(actor.clone());
+        if let Some(numbers) = cached? {
+            return self
+                .serve_hit(req, &plan, &slot, &key, &request, &numbers)
+                .await;
+        }
+
+        let claim = key
+            .claim_to_run(&self.settings, Operation::Simulate, &request)
+            .map_err(ApiError::recast)?;
+        let admitted = admission::admit(
+            req,
+            &self.settings,
+            &self.store,
+            &slot,
+            true,
+            claim.as_ref(),
+        )
+        .await?;
+        if let Admitted::Replay { status, body } = admitted {
+            return replay(ctx, status, &body);
+        }
+        self.serve_miss(ctx, &plan, &actor, claim.as_ref()).await
+    }
+}
