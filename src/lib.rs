@@ -8,6 +8,7 @@
 //! - [`domain`]: pure, synchronous logic — the engine, catalogue, fingerprints. No I/O.
 //! - [`store`]: the only code that knows Redis — keys, Lua scripts, the connection.
 //! - [`metrics`]: the Prometheus recorder behind `/metrics`.
+//! - [`server`]: the connection loop and its edge limits (timeouts, connection cap, HTTP/2).
 //! - [`startup`]: [`startup::Application`] builds the server and runs it until a shutdown
 //!   signal, draining in-flight requests.
 //!
@@ -18,6 +19,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

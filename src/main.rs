@@ -17,8 +17,10 @@ use trickster_oracle::{config::Settings, startup, telemetry};
 async fn main() -> ExitCode {
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
-        Err(err) => {
-            eprintln!("trickster-oracle: {err}");
+        Err(errors) => {
+            for line in errors.to_string().lines() {
+                eprintln!("trickster-oracle: {line}");
+            }
             return ExitCode::from(2);
         }
     };

@@ -4,14 +4,12 @@
 
 use std::net::SocketAddr;
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
+use tokio::net::TcpListener;
 
 use crate::{
     api::{self, AppState},
     config::Settings,
+    server,
     store::{Store, StoreError},
 };
 
@@ -28,7 +26,7 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     address: SocketAddr,
     state: AppState,
 }
@@ -40,23 +38,14 @@ impl Application {
         let store = Store::new(&settings)?;
         crate::metrics::handle();
         let bind = settings.bind_address();
-        let acceptor = TcpListener::bind(bind.clone())
-            .into_acceptor()
-            .await
-            .map_err(|source| StartupError::Bind {
-                address: bind.clone(),
-                source,
-            })?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().copied())
-            .ok_or_else(|| StartupError::Bind {
-                address: bind,
-                source: std::io::Error::other("no local address"),
-            })?;
+        let bind_error = |source| StartupError::Bind {
+            address: bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&bind).await.map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
         Ok(Self {
-            acceptor,
+            listener,
             address,
             state: AppState::new(settings, store),
         })
@@ -72,11 +61,16 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let grace = self.state.settings.shutdown_grace;
+        let (grace, limits) = (self.state.settings.shutdown_grace, self.state.settings.http);
         tracing::info!(address = %self.address, "listening");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(api::routes(self.state), shutdown, Some(grace))
-            .await
+        server::serve(
+            self.listener,
+            api::routes(self.state),
+            limits,
+            shutdown,
+            grace,
+        )
+        .await
     }
 }
 

@@ -160,20 +160,35 @@ pub async fn caller<const D: u32>(
     Ok(actor)
 }
 
-/// The rate-limit slot of a caller without an actor: the client address, taken from
-/// `X-Forwarded-For` only behind a trusted proxy (its last hop is the one the proxy saw).
-pub fn client_slot(settings: &Settings, req: &Request) -> Slot {
-    let forwarded = settings
-        .trust_proxy
-        .then(|| req.header("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.rsplit(',').next())
-        .map(str::trim)
-        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
-    let address = forwarded.or_else(|| match req.remote_addr() {
+/// The client's address: the socket peer, or behind `TRUSTED_PROXY_HOPS` proxies the
+/// address the outermost of them saw — the N-th `X-Forwarded-For` entry from the right, over
+/// all header lines together (entries further left are the client's own claims). A request
+/// with fewer entries did not come through the whole chain, so only its peer is trusted.
+pub fn client_address(hops: usize, req: &Request) -> Option<std::net::IpAddr> {
+    let peer = match req.remote_addr() {
         RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
         _ => None,
-    });
+    };
+    if hops == 0 {
+        return peer;
+    }
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .collect();
+    match entries.len().checked_sub(hops) {
+        Some(index) => entries[index].parse().ok(),
+        None => peer,
+    }
+}
+
+/// The rate-limit slot of a caller without an actor: its address.
+pub fn client_slot(settings: &Settings, req: &Request) -> Slot {
+    let address = client_address(settings.trusted_proxy_hops, req);
     Slot::Ip(address.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
 }
 
@@ -230,6 +245,32 @@ mod tests {
         assert_eq!(key_id_of(&key), Some(key_id.as_str()));
         assert_eq!(key_id_of("tok_short_x"), None);
         assert_eq!(key_id_of("not-a-key"), None);
+    }
+
+    fn forwarded(lines: &[&str]) -> Request {
+        let mut builder = Request::builder();
+        for line in lines {
+            builder = builder.header("x-forwarded-for", *line);
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn the_trusted_hop_is_counted_from_the_right_over_every_header_line() {
+        let spoofed = forwarded(&["6.6.6.6, 1.1.1.1", "10.0.0.2"]);
+
+        assert_eq!(client_address(1, &spoofed), Some([10, 0, 0, 2].into()));
+        assert_eq!(client_address(2, &spoofed), Some([1, 1, 1, 1].into()));
+        assert_eq!(client_address(3, &spoofed), Some([6, 6, 6, 6].into()));
+    }
+
+    #[test]
+    fn a_chain_shorter_than_the_trusted_hops_is_not_believed() {
+        let direct = forwarded(&["6.6.6.6"]);
+
+        assert_eq!(client_address(2, &direct), None, "the peer, not the header");
+        assert_eq!(client_address(0, &direct), None);
+        assert_eq!(client_address(1, &forwarded(&["not-an-ip"])), None);
     }
 
     #[test]

@@ -71,6 +71,8 @@ async fn losing_redis_under_load_fails_closed_and_loses_no_token() {
     let config = TestConfig::new(&redis.url)
         .set("REDIS_TIMEOUT_MS", "300")
         .set("HOLD_LEASE_SECONDS", &HOLD_LEASE_SECONDS.to_string())
+        .set("REQUEST_TIMEOUT_MS", "1000")
+        .set("CACHE_WAIT_MS", "500")
         .set("RATE_LIMIT_BURST", "1000")
         .set("DAILY_TOKENS", "12");
     let first = spawn_app_with(config.clone()).await;
