@@ -28,9 +28,30 @@ pub fn render() -> String {
     handle().render()
 }
 
+/// The method label: a standard method, else `other` (any token is a valid method, so
+/// labelling by what the client sent would let it create series without bound).
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("other", |(_, label)| label)
+}
+
 pub fn record_request(method: &poem::http::Method, route: &str, status: u16, elapsed: Duration) {
     let labels = [
-        ("method", method.as_str().to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
@@ -54,6 +75,10 @@ pub fn record_cache(outcome: &'static str) {
 pub fn record_engine(iterations: u32, elapsed: Duration) {
     metrics::histogram!("engine_duration_seconds").record(elapsed.as_secs_f64());
     metrics::counter!("engine_iterations_total").increment(u64::from(iterations));
+}
+
+pub fn record_overloaded(limit: &'static str) {
+    metrics::counter!("overloaded_total", "limit" => limit).increment(1);
 }
 
 pub fn record_rate_limited() {

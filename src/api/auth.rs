@@ -102,6 +102,56 @@ fn key_id_of(key: &str) -> Option<&str> {
     (is_key_id(key_id) && !secret.is_empty()).then_some(key_id)
 }
 
+const ACTOR_SCHEME: &str = "X-Actor-ID";
+const KEY_SCHEME: &str = "Bearer realm=\"trickster-oracle\"";
+
+/// The credential a caller presents, checked for shape only (no Redis): the actor in
+/// header mode, or the API key (with its id) in API-key mode.
+enum Presented<'a> {
+    Actor(&'a str),
+    Key { key: &'a str, key_id: &'a str },
+}
+
+fn presented<'a, const D: u32>(
+    settings: &Settings,
+    req: &'a Request,
+) -> Result<Presented<'a>, ApiError<D>> {
+    match settings.auth_mode {
+        AuthMode::Header => match req.header("x-actor-id") {
+            Some(actor) if is_valid_actor(actor) => Ok(Presented::Actor(actor)),
+            Some(_) => Err(ApiError::unauthorized(
+                "X-Actor-ID must be 1-64 characters from A-Z a-z 0-9 . _ : -",
+                ACTOR_SCHEME,
+            )),
+            None => Err(ApiError::unauthorized(
+                "The X-Actor-ID header identifies the caller and is required.",
+                ACTOR_SCHEME,
+            )),
+        },
+        AuthMode::ApiKey => {
+            let Some(key) = bearer(req) else {
+                return Err(ApiError::unauthorized(
+                    "An API key is required: Authorization: Bearer <key>.",
+                    KEY_SCHEME,
+                ));
+            };
+            match key_id_of(key) {
+                Some(key_id) => Ok(Presented::Key { key, key_id }),
+                None => Err(ApiError::unauthorized(
+                    "This API key is not valid.",
+                    KEY_SCHEME,
+                )),
+            }
+        }
+    }
+}
+
+/// Whether the request carries a credential of the right shape for `AUTH_MODE` — the check
+/// made before anything else (see `api::gate`); whose it is, [`caller`] finds out.
+pub fn check_presented<const D: u32>(settings: &Settings, req: &Request) -> Result<(), ApiError<D>> {
+    presented::<D>(settings, req).map(|_| ())
+}
+
 /// The actor making an `/api/*` call, by `AUTH_MODE`. In API-key mode this is one Redis
 /// read (the key record); `X-Actor-ID` is ignored there.
 pub async fn caller<const D: u32>(
@@ -109,52 +159,25 @@ pub async fn caller<const D: u32>(
     store: &Store,
     req: &Request,
 ) -> Result<String, ApiError<D>> {
-    let actor = match settings.auth_mode {
-        AuthMode::Header => {
-            let scheme = "X-Actor-ID";
-            match req.header("x-actor-id") {
-                Some(actor) if is_valid_actor(actor) => actor.to_owned(),
-                Some(_) => {
-                    return Err(ApiError::unauthorized(
-                        "X-Actor-ID must be 1-64 characters from A-Z a-z 0-9 . _ : -",
-                        scheme,
-                    ));
-                }
-                None => {
-                    return Err(ApiError::unauthorized(
-                        "The X-Actor-ID header identifies the caller and is required.",
-                        scheme,
-                    ));
-                }
+    let actor = match presented(settings, req)? {
+        Presented::Actor(actor) => actor.to_owned(),
+        Presented::Key { key, key_id } => match store.api_key_get(key_id).await? {
+            Some(r) if !r.revoked && constant_time_eq(&sha256_hex(key), &r.key_hash) => {
+                r.actor_id
             }
-        }
-        AuthMode::ApiKey => {
-            let scheme = "Bearer realm=\"trickster-oracle\"";
-            let Some(key) = bearer(req) else {
+            Some(r) if r.revoked => {
                 return Err(ApiError::unauthorized(
-                    "An API key is required: Authorization: Bearer <key>.",
-                    scheme,
+                    "This API key has been revoked.",
+                    KEY_SCHEME,
                 ));
-            };
-            let record = match key_id_of(key) {
-                Some(key_id) => store.api_key_get(key_id).await?,
-                None => None,
-            };
-            match record {
-                Some(r) if !r.revoked && constant_time_eq(&sha256_hex(key), &r.key_hash) => {
-                    r.actor_id
-                }
-                Some(r) if r.revoked => {
-                    return Err(ApiError::unauthorized(
-                        "This API key has been revoked.",
-                        scheme,
-                    ));
-                }
-                _ => {
-                    return Err(ApiError::unauthorized("This API key is not valid.", scheme));
-                }
             }
-        }
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "This API key is not valid.",
+                    KEY_SCHEME,
+                ));
+            }
+        },
     };
     RequestContext::of(req).note_actor(&actor);
     Ok(actor)

@@ -23,6 +23,38 @@ const CLOSED_SCHEMAS: [&str; 4] = [
     "ApiKeyRequest",
 ];
 
+/// Who may call an operation, from the security requirements the document states for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    Open,
+    /// A caller's credential (`X-Actor-ID` or an API key, by `AUTH_MODE`).
+    Caller,
+    /// The admin token.
+    Admin,
+}
+
+impl Protection {
+    fn of(operation: &Value) -> Self {
+        let schemes: Vec<&str> = operation["security"]
+            .as_array()
+            .map(|alternatives| {
+                alternatives
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .flat_map(|requirement| requirement.keys().map(String::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if schemes.contains(&"AdminBearer") {
+            Self::Admin
+        } else if schemes.iter().any(|s| ["ActorHeader", "ApiKeyBearer"].contains(s)) {
+            Self::Caller
+        } else {
+            Self::Open
+        }
+    }
+}
+
 /// One path of the document.
 #[derive(Debug, Clone)]
 pub struct PathInfo {
@@ -30,6 +62,24 @@ pub struct PathInfo {
     pub template: String,
     /// Its methods, for the `Allow` header of a 405.
     pub allow: String,
+    /// The strictest protection of its operations (a path is protected whatever the
+    /// method: a disabled admin path answers 404 to every method).
+    pub protection: Protection,
+}
+
+impl PathInfo {
+    /// Whether a request path falls under this template (`{…}` matches one segment).
+    pub fn matches(&self, path: &str) -> bool {
+        let (mut template, mut actual) = (self.template.split('/'), path.split('/'));
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return true,
+                (Some(t), Some(a)) if t.starts_with('{') && t.ends_with('}') && !a.is_empty() => {}
+                (Some(t), Some(a)) if t == a => {}
+                _ => return false,
+            }
+        }
+    }
 }
 
 pub struct Document {
@@ -56,14 +106,23 @@ pub fn build<T: OpenApi, W: Webhook>(
             paths
                 .iter()
                 .map(|(path, operations)| {
-                    let mut methods: Vec<String> = operations
-                        .as_object()
-                        .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
-                        .unwrap_or_default();
+                    let operations = operations.as_object().cloned().unwrap_or_default();
+                    let mut methods: Vec<String> =
+                        operations.keys().map(|m| m.to_ascii_uppercase()).collect();
                     methods.sort();
+                    let protection = operations
+                        .values()
+                        .map(Protection::of)
+                        .max_by_key(|p| match p {
+                            Protection::Open => 0,
+                            Protection::Caller => 1,
+                            Protection::Admin => 2,
+                        })
+                        .unwrap_or(Protection::Open);
                     let info = PathInfo {
                         template: path.clone(),
                         allow: methods.join(", "),
+                        protection,
                     };
                     (shape_of(path), info)
                 })
@@ -137,6 +196,28 @@ pub fn shape_of(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_matches_paths_with_one_segment_per_parameter() {
+        let info = PathInfo {
+            template: "/api/admin/api-keys/{key_id}".into(),
+            allow: "DELETE".into(),
+            protection: Protection::Admin,
+        };
+        assert!(info.matches("/api/admin/api-keys/zz"));
+        assert!(!info.matches("/api/admin/api-keys/"));
+        assert!(!info.matches("/api/admin/api-keys/a/b"));
+        assert!(!info.matches("/api/admin/api-keys"));
+    }
+
+    #[test]
+    fn protection_follows_the_documented_security_schemes() {
+        let admin = json!({ "security": [{ "AdminBearer": [] }, {}] });
+        let caller = json!({ "security": [{ "ApiKeyBearer": [] }, { "ActorHeader": [] }] });
+        assert_eq!(Protection::of(&admin), Protection::Admin);
+        assert_eq!(Protection::of(&caller), Protection::Caller);
+        assert_eq!(Protection::of(&json!({})), Protection::Open);
+    }
 
     #[test]
     fn route_patterns_and_templates_have_the_same_shape() {

@@ -6,7 +6,12 @@
 //! errors (rendered here, where the request id and path are known), `Server-Timing`, the
 //! headers handlers noted, metrics and one access-log line.
 
-use std::{collections::HashMap, panic::AssertUnwindSafe, sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures_util::FutureExt;
 use poem::{
@@ -14,12 +19,13 @@ use poem::{
     http::{HeaderValue, StatusCode, header},
 };
 use poem_openapi::types::ToJSON;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::{
     context::RequestContext,
     document::{PathInfo, shape_of},
-    error::{ApiError, Problem, ProblemCode},
+    error::{ApiError, Capacity, Problem, ProblemCode},
 };
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -32,9 +38,17 @@ pub fn is_valid_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
+/// Probes answer whatever the load: a load balancer must not take a busy instance for a
+/// dead one.
+const PROBES: [&str; 3] = ["/health", "/ready", "/metrics"];
+
 /// The middleware; see the module documentation.
+#[derive(Clone)]
 pub struct RequestEnvelope {
     pub max_body_bytes: usize,
+    pub body_read_timeout: Duration,
+    /// Requests handled at once (probes aside); more get a 503 `overloaded`.
+    pub in_flight: Arc<Semaphore>,
     /// The document's paths by shape: route labels and the `Allow` header of a 405.
     pub paths: Arc<HashMap<String, PathInfo>>,
 }
@@ -45,23 +59,30 @@ impl<E: Endpoint> Middleware<E> for RequestEnvelope {
     fn transform(&self, inner: E) -> Self::Output {
         RequestEnvelopeEndpoint {
             inner,
-            max_body_bytes: self.max_body_bytes,
-            paths: self.paths.clone(),
+            envelope: self.clone(),
         }
     }
 }
 
 pub struct RequestEnvelopeEndpoint<E> {
     inner: E,
-    max_body_bytes: usize,
-    paths: Arc<HashMap<String, PathInfo>>,
+    envelope: RequestEnvelope,
 }
 
 impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
     /// Runs the inner endpoint and turns every way it can fail into a response; errors come
     /// back carrying a [`Problem`] that [`Self::finish`] renders.
     async fn respond(&self, mut req: Request) -> Response {
-        if let Err(err) = limit_body(&mut req, self.max_body_bytes).await {
+        let _permit = if PROBES.contains(&req.uri().path()) {
+            None
+        } else {
+            match self.envelope.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => return ApiError::<0>::overloaded(Capacity::InFlight).into_response(),
+            }
+        };
+        let limits = (self.envelope.max_body_bytes, self.envelope.body_read_timeout);
+        if let Err(err) = read_body(&mut req, limits).await {
             return err.into_response();
         }
         match AssertUnwindSafe(self.inner.call(req)).catch_unwind().await {
@@ -78,7 +99,7 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                 if let Some(pattern) = pattern {
                     // RFC 9110: a 405 lists the methods the resource does support.
                     if status == StatusCode::METHOD_NOT_ALLOWED
-                        && let Some(path) = self.paths.get(&shape_of(&pattern.0))
+                        && let Some(path) = self.envelope.paths.get(&shape_of(&pattern.0))
                         && let Ok(value) = HeaderValue::from_str(&path.allow)
                     {
                         response.headers_mut().insert(header::ALLOW, value);
@@ -105,6 +126,12 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
         if let Some(problem) = response.data::<Problem>().cloned() {
             let body = problem.body(ctx).to_json_string();
             response.set_body(body);
+            if problem.code == ProblemCode::RequestTimeout {
+                // What is left of the body would be read as the next request.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
         }
         let facts = ctx.facts();
         let headers = response.headers_mut();
@@ -129,7 +156,7 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
         response
             .data::<PathPattern>()
             .filter(|p| !p.0.is_empty())
-            .map(|p| match self.paths.get(&shape_of(&p.0)) {
+            .map(|p| match self.envelope.paths.get(&shape_of(&p.0)) {
                 Some(path) => path.template.clone(),
                 None => p.0.to_string(),
             })
@@ -185,9 +212,12 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
     }
 }
 
-/// Enforces `MAX_BODY_BYTES` before any handler parses the body: a declared length over
-/// the limit is refused without reading; a chunked body is read up to the limit.
-async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
+/// Reads the whole body before any handler sees the request, enforcing `MAX_BODY_BYTES`
+/// whatever the framing (a declared HTTP/1.1 length, chunks, HTTP/2 data frames: a declared
+/// length over the limit is refused unread, anything else is counted while it arrives) and
+/// `HTTP_BODY_READ_TIMEOUT_MS` (a body trickled in slowly is cut off with a 408 and the
+/// connection closed).
+async fn read_body(req: &mut Request, (max, timeout): (usize, Duration)) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             ProblemCode::PayloadTooLarge,
@@ -199,21 +229,24 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > max as u64 => Err(too_large()),
-        Some(_) => Ok(()),
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let body = req.take_body();
-            match body.into_bytes_limit(max).await {
-                Ok(bytes) => {
-                    req.set_body(bytes);
-                    Ok(())
-                }
-                Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
-                Err(_) => Err(ApiError::invalid("The request body could not be read.")),
-            }
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    let body = req.take_body();
+    match tokio::time::timeout(timeout, body.into_bytes_limit(max)).await {
+        Ok(Ok(bytes)) => {
+            req.set_body(bytes);
+            Ok(())
         }
-        None => Ok(()),
+        Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => Err(too_large()),
+        Ok(Err(_)) => Err(ApiError::invalid("The request body could not be read.")),
+        Err(_) => Err(ApiError::new(
+            ProblemCode::RequestTimeout,
+            format!(
+                "The request body did not arrive within {} ms.",
+                timeout.as_millis()
+            ),
+        )),
     }
 }
 
@@ -231,6 +264,8 @@ mod tests {
     fn envelope() -> RequestEnvelope {
         RequestEnvelope {
             max_body_bytes: 1024,
+            body_read_timeout: Duration::from_secs(1),
+            in_flight: Arc::new(Semaphore::new(8)),
             paths: Arc::default(),
         }
     }

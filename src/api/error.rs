@@ -42,10 +42,41 @@ pub mod doc {
     pub const RATE_LIMITED: u32 = C::RateLimited.bit();
     pub const INTERNAL: u32 = C::InternalError.bit();
     pub const UNAVAILABLE: u32 = C::ServiceUnavailable.bit();
-    /// Every operation can fail unexpectedly or lose Redis.
-    pub const BASE: u32 = INTERNAL | UNAVAILABLE;
-    /// An operation with a JSON body: malformed, too large, wrong content type.
-    pub const BODY: u32 = INVALID | TOO_LARGE | MEDIA_TYPE;
+    pub const OVERLOADED: u32 = C::Overloaded.bit();
+    pub const TIMEOUT: u32 = C::RequestTimeout.bit();
+    /// Every operation can fail unexpectedly, lose Redis, or meet a full instance.
+    pub const BASE: u32 = INTERNAL | UNAVAILABLE | OVERLOADED;
+    /// An operation with a JSON body: malformed, too large, too slow, wrong content type.
+    pub const BODY: u32 = INVALID | TOO_LARGE | TIMEOUT | MEDIA_TYPE;
+}
+
+/// `Retry-After` of an `overloaded` answer: capacity frees up as fast as requests finish.
+pub const OVERLOADED_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// What an instance ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// `MAX_REQUESTS_IN_FLIGHT`.
+    InFlight,
+    /// `ENGINE_QUEUE_MAX`: simulations waiting for an engine thread.
+    EngineQueue,
+}
+
+impl Capacity {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InFlight => "in_flight",
+            Self::EngineQueue => "engine_queue",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::InFlight => "requests in flight",
+            Self::EngineQueue => "simulations waiting for the engine",
+        }
+    }
 }
 
 /// An error on its way to the client. `DOC` only affects the OpenAPI document.
@@ -93,6 +124,19 @@ impl<const DOC: u32> ApiError<DOC> {
             "The service's data store is unavailable; please retry shortly.",
         )
         .with_retry_after(REDIS_RETRY_AFTER_SECONDS)
+    }
+
+    /// A 503 `overloaded`: the instance is at capacity; nothing was held or claimed.
+    pub fn overloaded(capacity: Capacity) -> Self {
+        crate::metrics::record_overloaded(capacity.label());
+        Self::new(
+            ProblemCode::Overloaded,
+            format!(
+                "This instance is at capacity ({}); please retry shortly.",
+                capacity.what()
+            ),
+        )
+        .with_retry_after(OVERLOADED_RETRY_AFTER_SECONDS)
     }
 
     pub fn unauthorized(detail: impl Into<String>, scheme: &'static str) -> Self {
@@ -223,38 +267,56 @@ impl<const DOC: u32> IntoResponse for ApiError<DOC> {
 impl<const DOC: u32> ApiResponse for ApiError<DOC> {
     const BAD_REQUEST_HANDLER: bool = true;
 
+    /// One response per status: codes that share a status (503: `service_unavailable`,
+    /// `overloaded`) share its entry, described together.
     fn meta() -> MetaResponses {
-        let responses = ProblemCode::ALL
+        let documented: Vec<ProblemCode> = ProblemCode::ALL
             .into_iter()
             .filter(|code| DOC & code.bit() != 0)
-            .map(|code| {
-                let info = code.info();
-                MetaResponse {
-                    description: info.description,
-                    status: Some(info.status.as_u16()),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/problem+json",
-                        schema: ProblemBody::schema_ref(),
-                    }],
-                    headers: info
-                        .header
-                        .map(|(name, description)| MetaHeader {
-                            name: name.to_owned(),
-                            description: Some(description.to_owned()),
-                            required: true,
-                            deprecated: false,
-                            schema: if name == "Retry-After" {
-                                u64::schema_ref()
-                            } else {
-                                String::schema_ref()
-                            },
-                        })
-                        .into_iter()
-                        .collect(),
-                }
-            })
             .collect();
+        let mut responses: Vec<MetaResponse> = Vec::new();
+        for code in &documented {
+            let info = code.info();
+            let status = info.status.as_u16();
+            if responses.iter().any(|r| r.status == Some(status)) {
+                continue;
+            }
+            let same: Vec<ProblemCode> = documented
+                .iter()
+                .copied()
+                .filter(|c| c.status() == info.status)
+                .collect();
+            let description = match same.as_slice() {
+                [_] => info.description,
+                _ => ProblemCode::shared_description(info.status),
+            };
+            let headers = same
+                .iter()
+                .find_map(|c| c.info().header)
+                .map(|(name, description)| MetaHeader {
+                    name: name.to_owned(),
+                    description: Some(description.to_owned()),
+                    required: true,
+                    deprecated: false,
+                    schema: if name == "Retry-After" {
+                        u64::schema_ref()
+                    } else {
+                        String::schema_ref()
+                    },
+                })
+                .into_iter()
+                .collect();
+            responses.push(MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/problem+json",
+                    schema: ProblemBody::schema_ref(),
+                }],
+                headers,
+            });
+        }
         MetaResponses { responses }
     }
 

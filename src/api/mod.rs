@@ -13,6 +13,7 @@ pub mod context;
 pub mod document;
 pub mod envelope;
 pub mod error;
+pub mod gate;
 pub mod idempotency;
 pub mod json;
 pub mod model;
@@ -56,16 +57,15 @@ pub fn rfc3339_ms(ms: u64) -> String {
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
-    pub engine_slots: Arc<tokio::sync::Semaphore>,
+    pub engine: simulate::engine::EnginePool,
 }
 
 impl AppState {
     pub fn new(settings: Settings, store: Store) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
+            engine: simulate::engine::EnginePool::new(settings.engine_queue_max),
             settings: Arc::new(settings),
             store,
-            engine_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 }
@@ -83,7 +83,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         simulate::SimulateApi {
             settings: state.settings.clone(),
             store: state.store.clone(),
-            engine_slots: state.engine_slots.clone(),
+            engine: state.engine.clone(),
         },
         tokens::TokensApi {
             settings: state.settings.clone(),
@@ -122,13 +122,23 @@ pub fn routes(state: AppState) -> impl Endpoint {
             cors.allow_origin(origin.as_str())
         };
     }
+    let gate = gate::AuthGate {
+        settings: state.settings.clone(),
+        store: state.store.clone(),
+        paths: Arc::new(document.paths.values().cloned().collect()),
+    };
     Route::new()
         .at("/openapi.json", poem::get(spec))
         .at("/docs", poem::get(docs))
         .nest("/", service)
+        .with(gate)
         .with_if(!state.settings.cors_origins.is_empty(), cors)
         .with(envelope::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
+            body_read_timeout: state.settings.http.body_read_timeout,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(
+                state.settings.http.max_in_flight,
+            )),
             paths: Arc::new(document.paths),
         })
 }

@@ -24,8 +24,10 @@ pub enum ProblemCode {
     UnsupportedMediaType,
     IdempotencyKeyMismatch,
     RateLimited,
+    RequestTimeout,
     InternalError,
     ServiceUnavailable,
+    Overloaded,
 }
 
 /// Everything fixed about one code.
@@ -44,7 +46,7 @@ const RETRY_AFTER: Option<(&str, &str)> =
     Some(("Retry-After", "Whole seconds to wait before retrying."));
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 13] = [
+    pub const ALL: [ProblemCode; 15] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::InsufficientTokens,
@@ -56,8 +58,10 @@ impl ProblemCode {
         Self::UnsupportedMediaType,
         Self::IdempotencyKeyMismatch,
         Self::RateLimited,
+        Self::RequestTimeout,
         Self::InternalError,
         Self::ServiceUnavailable,
+        Self::Overloaded,
     ];
 
     pub const fn info(self) -> CodeInfo {
@@ -151,6 +155,12 @@ impl ProblemCode {
                     "The rate limit is exhausted; retry after `Retry-After` seconds.",
                 )
             },
+            Self::RequestTimeout => info(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timeout",
+                "/problems/request-timeout",
+                "The request body did not arrive in time; the connection is closed.",
+            ),
             Self::InternalError => info(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal error",
@@ -166,11 +176,31 @@ impl ProblemCode {
                     "A dependency (Redis) is unavailable; retry after `Retry-After` seconds.",
                 )
             },
+            Self::Overloaded => CodeInfo {
+                header: RETRY_AFTER,
+                ..info(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Overloaded",
+                    "/problems/overloaded",
+                    "This instance is at capacity (simulations waiting, or requests in flight); retry after `Retry-After` seconds.",
+                )
+            },
         }
     }
 
     pub fn status(self) -> StatusCode {
         self.info().status
+    }
+
+    /// The description of a status that several codes share, for the one response the
+    /// document has per status.
+    pub fn shared_description(status: StatusCode) -> &'static str {
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "`service_unavailable`: a dependency (Redis) is unavailable; `overloaded`: this instance is at capacity. Retry after `Retry-After` seconds."
+            }
+            _ => "See `code` in the body.",
+        }
     }
 
     pub fn title(self) -> &'static str {

@@ -7,10 +7,11 @@
 //! engine runs) or waits for the instance that is computing the same fingerprint.
 
 mod charge;
+pub mod engine;
 mod plan;
 pub mod wire;
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::{
@@ -18,26 +19,25 @@ use poem_openapi::{
     payload::Json,
     types::{ParseFromJSON, ToJSON},
 };
-use tokio::sync::Semaphore;
-
 use self::{
     charge::{Charge, Failure, Held},
+    engine::{EnginePool, EngineTicket},
     plan::Plan,
-    wire::{Catalogue, SimulateRequest, SimulateResponse, SimulationMeta, SimulationNumbers},
+    wire::{Catalogue, SimulateRequest, SimulateResponse, SimulationMeta},
 };
 use super::{
     ApiTags,
     admission::{self, Admitted},
     auth,
     context::RequestContext,
-    error::{ApiError, Problem, ProblemBody, ProblemCode, doc},
+    error::{ApiError, Capacity, Problem, ProblemBody, ProblemCode, doc},
     idempotency::IdempotencyKey,
     json::{RenderedJson, Validated, splice_object},
     model::EventView,
 };
 use crate::{
     config::Settings,
-    domain::{analysis::analyse, catalogue, engine::MODEL_VERSION},
+    domain::{catalogue, engine::MODEL_VERSION},
     store::{
         Slot, Store,
         cache::{CachePolicy, Fetched},
@@ -62,9 +62,7 @@ type SimError = ApiError<SIMULATE_ERRORS>;
 pub struct SimulateApi {
     pub settings: Arc<Settings>,
     pub store: Store,
-    /// Bounds concurrent engine runs to the CPU count: excess requests wait their turn
-    /// asynchronously instead of oversubscribing the cores.
-    pub engine_slots: Arc<Semaphore>,
+    pub engine: EnginePool,
 }
 
 /// How the numbers of a response were obtained (RFC 9211 `Cache-Status`).
@@ -128,41 +126,15 @@ fn replay(ctx: &RequestContext, status: u16, body: &str) -> Result<SimulateRespo
 }
 
 impl SimulateApi {
-    /// Runs the engine on a blocking thread (bounded by `engine_slots`) and returns the
-    /// analysis as the JSON the cache stores ([`SimulationNumbers`]), with the engine time.
-    async fn compute(&self, plan: &Plan) -> Result<(String, f64), SimError> {
-        let _slot = self
-            .engine_slots
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        let matchup = plan.matchup.clone();
-        let (iterations, seed) = (plan.iterations, plan.seed);
-        let span = tracing::Span::current();
-        let joined = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let started = Instant::now();
-            let analysis = analyse(&matchup, iterations, seed);
-            let elapsed = started.elapsed();
-            crate::metrics::record_engine(iterations, elapsed);
-            let json = SimulationNumbers::new(analysis).to_json_string();
-            (json, elapsed.as_secs_f64() * 1e3)
-        })
-        .await;
-        joined.map_err(|err| {
-            tracing::error!(error = %err, "engine task failed");
-            ApiError::internal()
-        })
-    }
-
     /// Holds the cost, then computes; a failure says what it may have held.
     async fn compute_charged(
         &self,
         plan: &Plan,
         charge: &Charge<'_>,
+        engine: &EngineTicket,
     ) -> Result<(String, Computed), Failure> {
         let held = charge.take(&self.store).await?;
-        match self.compute(plan).await {
+        match engine.run(plan).await {
             Ok((json, engine_ms)) => Ok((json, Computed { held, engine_ms })),
             Err(error) => Err(Failure { error, held }),
         }
@@ -240,6 +212,7 @@ impl SimulateApi {
         plan: &Plan,
         actor: &str,
         claim: Option<&IdempotencyClaim>,
+        engine: EngineTicket,
     ) -> Result<SimulateResponse, SimError> {
         let charge = Charge::new(&self.settings, actor, &ctx.request_id);
         let policy = CachePolicy {
@@ -249,13 +222,13 @@ impl SimulateApi {
         let fetched = if plan.seed_supplied {
             self.store
                 .cache_fetch_or_compute(&plan.fingerprint, policy, || {
-                    self.compute_charged(plan, &charge)
+                    self.compute_charged(plan, &charge, &engine)
                 })
                 .await
         } else {
             // A fresh seed cannot be in the cache; store the result so that repeating the
             // request with the returned seed is a hit.
-            self.compute_charged(plan, &charge)
+            self.compute_charged(plan, &charge, &engine)
                 .await
                 .map(|(json, computed)| Fetched::Computed(json, computed))
         };
@@ -391,6 +364,12 @@ impl SimulateApi {
                 .await;
         }
 
+        // A place in the engine queue first: a full instance refuses before it claims or
+        // holds anything.
+        let engine = self
+            .engine
+            .reserve()
+            .ok_or_else(|| ApiError::overloaded(Capacity::EngineQueue))?;
         let claim = key
             .claim_to_run(&self.settings, Operation::Simulate, &request)
             .map_err(ApiError::recast)?;
@@ -406,6 +385,7 @@ impl SimulateApi {
         if let Admitted::Replay { status, body } = admitted {
             return replay(ctx, status, &body);
         }
-        self.serve_miss(ctx, &plan, &actor, claim.as_ref()).await
+        self.serve_miss(ctx, &plan, &actor, claim.as_ref(), engine)
+            .await
     }
 }
