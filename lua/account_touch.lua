@@ -9,6 +9,7 @@
 -- ARGV[2]  daily_allowance     tokens
 -- ARGV[3]  page_size           entries to return (0 = no ledger page)
 -- ARGV[4]  cursor              id of the last entry already seen ('' = start at the newest)
+-- ARGV[5]  idle_ttl_seconds    how long an idle account that holds nothing is kept (0 = ever)
 --
 -- Returns  {balance, updated ms (0 if never), now ms, open holds, tokens released by expired
 --          holds in this call, entries...} where each
@@ -17,7 +18,9 @@
 local now = now_ms(ARGV[1])
 local daily = int_arg(ARGV[2], 'daily_allowance', 0)
 local limit = int_arg(ARGV[3], 'page_size', 0)
+local idle_ttl = int_arg(ARGV[5], 'idle_ttl_seconds', 0)
 local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, daily)
+expire_if_idle(KEYS[1], KEYS[2], KEYS[3], now, daily, idle_ttl)
 local reply = {
   balance,
   tonumber(redis.call('HGET', KEYS[1], 'updated') or '0'),

@@ -17,12 +17,18 @@
 -- ARGV[7]  status              response status (mode "store")
 -- ARGV[8]  body                response body (mode "store")
 -- ARGV[9]  ttl_seconds         how long the response is kept (mode "store")
+-- ARGV[10] daily_allowance     tokens (for the idle rule of lib/account)
+-- ARGV[11] idle_ttl_seconds    how long an idle account that holds nothing is kept (0 = ever)
 --
 -- Returns  {hold outcome, idempotency outcome, tokens refunded}
 --          hold outcome: "committed" | "refunded" | "absent" (no such hold: its lease ran
 --          out and it was released already, or it was never taken) | "none"
 --          idempotency outcome: "stored" | "forgotten" | "not_owner" | "none"
+-- Safe to run twice: a hold settles once (the second run finds it "absent"), and a claim's
+-- end is written once by its owner.
 local now = now_ms(ARGV[1])
+local daily = int_arg(ARGV[10], 'daily_allowance', 0)
+local idle_ttl = int_arg(ARGV[11], 'idle_ttl_seconds', 0)
 local hold_end = ''
 if ARGV[2] ~= '' then
   hold_end = word_arg(ARGV[3], 'hold_end', {'commit', 'refund'})
@@ -54,6 +60,10 @@ if ARGV[2] ~= '' then
     refunded = tonumber(amount)
     hold_outcome = 'refunded'
   end
+end
+
+if hold_outcome ~= 'none' then
+  expire_if_idle(KEYS[1], KEYS[2], KEYS[3], now, daily, idle_ttl)
 end
 
 local idem_outcome = 'none'

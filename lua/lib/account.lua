@@ -34,8 +34,10 @@ local function refresh_account(acct, ledger, holds, now, daily)
       changed = true
     end
   end
+  -- Only a later day grants: Redis time stepping back across midnight (a failover to a
+  -- replica whose clock is behind) must not grant the same day twice.
   local day = math.floor(now / 86400000)
-  if tonumber(redis.call('HGET', acct, 'day') or '-1') ~= day then
+  if tonumber(redis.call('HGET', acct, 'day') or '-1') < day then
     if balance < daily then
       local credit = daily - balance
       balance = daily
@@ -48,6 +50,27 @@ local function refresh_account(acct, ledger, holds, now, daily)
     redis.call('HSET', acct, 'balance', balance, 'updated', now)
   end
   return balance, released
+end
+
+-- An idle account that holds nothing beyond what a new one would get (no open hold, a
+-- balance not above the daily allowance) may be forgotten: recreated later it starts with
+-- the allowance, which it would have been topped up to anyway — but never before the next
+-- UTC day, or spending today and coming back new would grant today twice. With idle_ttl
+-- 0 (API-key mode) accounts are kept. Called last by every script that touches the account.
+local function expire_if_idle(acct, ledger, holds, now, daily, idle_ttl_seconds)
+  if idle_ttl_seconds <= 0 then
+    return
+  end
+  local balance = tonumber(redis.call('HGET', acct, 'balance') or '0')
+  if balance <= daily and redis.call('HLEN', holds) == 0 then
+    local until_tomorrow = 86400000 - (now % 86400000)
+    local ttl = math.max(idle_ttl_seconds * 1000, until_tomorrow)
+    redis.call('PEXPIRE', acct, ttl)
+    redis.call('PEXPIRE', ledger, ttl)
+  else
+    redis.call('PERSIST', acct)
+    redis.call('PERSIST', ledger)
+  end
 end
 
 -- The stream entries as flat arrays {id, kind, amount, balance_after, reason, request_id, at}.

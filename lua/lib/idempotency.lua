@@ -9,11 +9,12 @@
 -- A running record expires after its lease (a crashed owner frees the key); a done record
 -- after the stored response's time to live.
 
--- What an existing record means for a request with body hash `hash`:
--- nil (no record), {'mismatch'}, {'replay', status, body} or {'in_flight', ms left}.
-local function idem_lookup(key, hash)
-  local record = redis.call('HMGET', key, 'state', 'hash', 'status', 'body')
-  if not record[1] then
+-- What an existing record means for the request `owner` with body hash `hash`:
+-- nil (no record, or the record is this request's own: admission ran twice for it),
+-- {'mismatch'}, {'replay', status, body} or {'in_flight', ms left}.
+local function idem_lookup(key, hash, owner)
+  local record = redis.call('HMGET', key, 'state', 'hash', 'status', 'body', 'owner')
+  if not record[1] or record[5] == owner then
     return nil
   end
   if record[2] ~= hash then
@@ -23,6 +24,24 @@ local function idem_lookup(key, hash)
     return {'replay', record[3], record[4]}
   end
   return {'in_flight', redis.call('PTTL', key)}
+end
+
+-- The records of one caller are indexed (member: record key, score: when it expires at the
+-- latest), so a caller can be held to a number of live records however many keys it
+-- invents. Returns nil when another record may be added, else ms until one expires.
+local function idem_room(index, now, max_records)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  if redis.call('ZCARD', index) < max_records then
+    return nil
+  end
+  local oldest = redis.call('ZRANGE', index, 0, 0, 'WITHSCORES')
+  return math.max(tonumber(oldest[2]) - now, 1)
+end
+
+local function idem_index(index, key, now, expires_at)
+  redis.call('ZADD', index, expires_at, key)
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', index, math.max(tonumber(last[2]) - now, 1))
 end
 
 -- Claims the key for a request that is about to run.

@@ -17,7 +17,7 @@ use super::{
     admission::{self, Admitted},
     auth,
     context::RequestContext,
-    error::{ApiError, doc},
+    error::{ApiError, ProblemCode, doc},
     idempotency::IdempotencyKey,
     json::Validated,
     rfc3339_ms,
@@ -259,6 +259,7 @@ impl AdminApi {
             request_id: &RequestContext::of(req).request_id,
             grant_id: &grant_id,
             marker_ttl_seconds: self.settings.idempotency_ttl_seconds,
+            request_hash: claim.as_ref().map_or("", |c| c.body_hash.as_str()),
         };
         let outcome = match self.store.grant(&credit).await {
             Ok(outcome) => outcome,
@@ -267,13 +268,30 @@ impl AdminApi {
                 return Err(err.into());
             }
         };
-        let (balance, entry_id) = match outcome {
-            GrantOutcome::Granted { balance, entry_id }
-            | GrantOutcome::Duplicate { balance, entry_id } => (balance, entry_id),
+        // A key whose claim was dropped after a grant that did happen (its reply was lost)
+        // finds that grant again: answer what it credited, or refuse another body.
+        let (balance, entry_id, amount) = match outcome {
+            GrantOutcome::Granted {
+                balance,
+                entry_id,
+                amount,
+            }
+            | GrantOutcome::Duplicate {
+                balance,
+                entry_id,
+                amount,
+            } => (balance, entry_id, amount),
+            GrantOutcome::Mismatch { .. } => {
+                self.forget(claim.as_ref()).await;
+                return Err(ApiError::new(
+                    ProblemCode::IdempotencyKeyMismatch,
+                    "This idempotency key already granted tokens with a different request body.",
+                ));
+            }
         };
         let result = Grant {
             actor_id: grant.actor_id,
-            amount: grant.amount,
+            amount,
             balance,
             entry_id,
             idempotency_replay: false,

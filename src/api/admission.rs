@@ -94,5 +94,16 @@ pub async fn admit<const D: u32>(
             ProblemCode::IdempotencyKeyMismatch,
             "This idempotency key was already used with a different request body.",
         )),
+        Admission::TooManyKeys { retry_in_ms } => {
+            crate::metrics::record_rate_limited();
+            let seconds = seconds_ceil(retry_in_ms);
+            Err(ApiError::new(
+                ProblemCode::RateLimited,
+                format!(
+                    "Too many idempotency keys in use (IDEMPOTENCY_MAX_KEYS); one expires in {seconds} s."
+                ),
+            )
+            .with_retry_after(seconds))
+        }
     }
 }

@@ -148,7 +148,10 @@ fn presented<'a, const D: u32>(
 
 /// Whether the request carries a credential of the right shape for `AUTH_MODE` — the check
 /// made before anything else (see `api::gate`); whose it is, [`caller`] finds out.
-pub fn check_presented<const D: u32>(settings: &Settings, req: &Request) -> Result<(), ApiError<D>> {
+pub fn check_presented<const D: u32>(
+    settings: &Settings,
+    req: &Request,
+) -> Result<(), ApiError<D>> {
     presented::<D>(settings, req).map(|_| ())
 }
 
@@ -162,9 +165,7 @@ pub async fn caller<const D: u32>(
     let actor = match presented(settings, req)? {
         Presented::Actor(actor) => actor.to_owned(),
         Presented::Key { key, key_id } => match store.api_key_get(key_id).await? {
-            Some(r) if !r.revoked && constant_time_eq(&sha256_hex(key), &r.key_hash) => {
-                r.actor_id
-            }
+            Some(r) if !r.revoked && constant_time_eq(&sha256_hex(key), &r.key_hash) => r.actor_id,
             Some(r) if r.revoked => {
                 return Err(ApiError::unauthorized(
                     "This API key has been revoked.",

@@ -47,7 +47,10 @@ impl Protection {
             .unwrap_or_default();
         if schemes.contains(&"AdminBearer") {
             Self::Admin
-        } else if schemes.iter().any(|s| ["ActorHeader", "ApiKeyBearer"].contains(s)) {
+        } else if schemes
+            .iter()
+            .any(|s| ["ActorHeader", "ApiKeyBearer"].contains(s))
+        {
             Self::Caller
         } else {
             Self::Open

@@ -81,7 +81,10 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                 Err(_) => return ApiError::<0>::overloaded(Capacity::InFlight).into_response(),
             }
         };
-        let limits = (self.envelope.max_body_bytes, self.envelope.body_read_timeout);
+        let limits = (
+            self.envelope.max_body_bytes,
+            self.envelope.body_read_timeout,
+        );
         if let Err(err) = read_body(&mut req, limits).await {
             return err.into_response();
         }

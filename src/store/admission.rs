@@ -40,6 +40,11 @@ pub enum Admission {
     },
     /// The key was used with a different body.
     Mismatch,
+    /// The caller holds as many live idempotency records as it may; one expires within
+    /// `retry_in_ms`. Nothing was written.
+    TooManyKeys {
+        retry_in_ms: u64,
+    },
 }
 
 impl Store {
@@ -59,13 +64,21 @@ impl Store {
         };
         // Capacity 0 is the script's "not rate limited"; the refill must still be positive.
         let (capacity, per_minute) = limit.map_or((0, 1), |l| (l.capacity, l.per_minute.max(1)));
+        // The administrator's records are not limited in number: only an admin makes them.
+        let max_records = match slot {
+            Slot::Admin => u32::MAX,
+            _ => self.idempotency_max_keys,
+        };
         let mut call = Call::new(spec);
         call.key(&bucket)
             .key(record)
+            .key(self.keys.idempotency_index(slot))
             .arg(self.clock.arg())
+            .arg(uuid::Uuid::new_v4().simple().to_string())
             .arg(capacity)
             .arg(per_minute);
         idempotency::push_claim(&mut call, idempotency);
+        call.arg(max_records);
         let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let tag: String = reply.next()?;
         let state = RateState {
@@ -84,6 +97,9 @@ impl Store {
                 retry_in_ms: reply.next::<i64>()?.max(0) as u64,
             },
             "mismatch" => Admission::Mismatch,
+            "too_many_keys" => Admission::TooManyKeys {
+                retry_in_ms: reply.next::<i64>()?.max(0) as u64,
+            },
             other => return Err(reply.unexpected(other)),
         };
         Ok((admission, state))

@@ -6,7 +6,7 @@
 //! - `{a:<actor>}` — everything about one actor: balance, ledger, holds, idempotency records,
 //!   rate-limit bucket;
 //! - `{ip:<address>}` — the rate-limit bucket of an anonymous caller;
-//! - `{k:<key hash>}` — an API key record.
+//! - `{k:<key id>}` — an API key record.
 //!
 //! Every key starts with `REDIS_KEY_PREFIX`, so deployments can share one Redis.
 
@@ -65,6 +65,11 @@ impl Keys {
     /// by the SHA-256 of the client's key so any printable key makes a safe key name.
     pub fn idempotency(&self, slot: &Slot, scope: &str, key_hash: &str) -> String {
         format!("{}:{}:idem:{scope}:{key_hash}", self.prefix, slot.tag())
+    }
+
+    /// The index of a caller's live idempotency records (a sorted set by expiry).
+    pub fn idempotency_index(&self, slot: &Slot) -> String {
+        format!("{}:{}:idem-index", self.prefix, slot.tag())
     }
 
     /// An API key record, by key id.
@@ -127,6 +132,7 @@ mod tests {
             keys.grant_marker("alice", "g1"),
             keys.rate_bucket(&slot),
             keys.idempotency(&slot, "simulate", "abc"),
+            keys.idempotency_index(&slot),
         ]
         .iter()
         .map(|k| hash_tag(k).to_owned())

@@ -146,12 +146,31 @@ pub struct GrantRequest<'a> {
     pub grant_id: &'a str,
     /// How long the grant id is remembered.
     pub marker_ttl_seconds: u64,
+    /// SHA-256 of the canonical grant request: a grant id applied by another request is a
+    /// mismatch ('' = not compared).
+    pub request_hash: &'a str,
 }
 
+/// What a grant did; `amount` is what the grant id credited (now, or when first applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantOutcome {
-    Granted { balance: i64, entry_id: String },
-    Duplicate { balance: i64, entry_id: String },
+    Granted {
+        balance: i64,
+        entry_id: String,
+        amount: i64,
+    },
+    /// The same request applied this grant id already.
+    Duplicate {
+        balance: i64,
+        entry_id: String,
+        amount: i64,
+    },
+    /// Another request applied this grant id; nothing was credited now.
+    Mismatch {
+        balance: i64,
+        entry_id: String,
+        amount: i64,
+    },
 }
 
 /// Tokens returned by holds whose lease ran out, noticed by a script bringing an account up
@@ -185,7 +204,8 @@ impl Store {
         call.arg(self.clock.arg())
             .arg(self.daily_allowance)
             .arg(limit)
-            .arg(cursor.unwrap_or(""));
+            .arg(cursor.unwrap_or(""))
+            .arg(self.idle_account_ttl_seconds);
         let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let mut account = Account {
             balance: reply.next()?,
@@ -232,7 +252,8 @@ impl Store {
             .arg(&request.hold_id)
             .arg(request.lease_ms)
             .arg(request.request_id)
-            .arg(request.reason);
+            .arg(request.reason)
+            .arg(self.idle_account_ttl_seconds);
         let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
@@ -269,6 +290,8 @@ impl Store {
             HoldEnd::Refund { hold_id, reason } => call.arg(*hold_id).arg("refund").arg(*reason),
         };
         idempotency::push_end(&mut call, claim.as_ref().map(|(c, end)| (*c, end)));
+        call.arg(self.daily_allowance)
+            .arg(self.idle_account_ttl_seconds);
         let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let hold_tag: String = reply.next()?;
         let claim_tag: String = reply.next()?;
@@ -299,18 +322,34 @@ impl Store {
             .arg(request.amount)
             .arg(request.reason)
             .arg(request.request_id)
-            .arg(request.marker_ttl_seconds);
+            .arg(request.marker_ttl_seconds)
+            .arg(request.request_hash)
+            .arg(self.idle_account_ttl_seconds);
         let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
         let tag: String = reply.next()?;
         let balance: i64 = reply.next()?;
         let entry_id: String = reply.next()?;
         record_released(reply.next()?);
+        let amount: i64 = reply.next()?;
         match tag.as_str() {
             "granted" => {
-                crate::metrics::record_tokens("grant", request.amount);
-                Ok(GrantOutcome::Granted { balance, entry_id })
+                crate::metrics::record_tokens("grant", amount);
+                Ok(GrantOutcome::Granted {
+                    balance,
+                    entry_id,
+                    amount,
+                })
             }
-            "duplicate" => Ok(GrantOutcome::Duplicate { balance, entry_id }),
+            "duplicate" => Ok(GrantOutcome::Duplicate {
+                balance,
+                entry_id,
+                amount,
+            }),
+            "mismatch" => Ok(GrantOutcome::Mismatch {
+                balance,
+                entry_id,
+                amount,
+            }),
             other => Err(reply.unexpected(other)),
         }
     }

@@ -90,6 +90,10 @@ pub struct Store {
     clock: Clock,
     /// The daily allowance every account script applies (`DAILY_TOKENS`).
     daily_allowance: i64,
+    /// How long an idle account holding nothing of value is kept (0 = forever).
+    idle_account_ttl_seconds: u64,
+    /// Live idempotency records a caller may hold.
+    idempotency_max_keys: u32,
 }
 
 impl Store {
@@ -101,6 +105,8 @@ impl Store {
             timeout: settings.redis_timeout,
             clock: Clock::Redis,
             daily_allowance: settings.daily_tokens,
+            idle_account_ttl_seconds: settings.idle_account_ttl_seconds,
+            idempotency_max_keys: settings.idempotency_max_keys,
         })
     }
 

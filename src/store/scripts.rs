@@ -92,9 +92,9 @@ script!(CACHE_RELEASE = "cache_release",
     args [owner]);
 script!(ADMIT = "admit",
     libs [ARGS, CLOCK, IDEMPOTENCY],
-    keys [bucket, idempotency_record],
-    args [time_override, capacity, refill_per_minute, idempotency_mode, body_hash, owner,
-          lease_ms, ttl_seconds, status, body]);
+    keys [bucket, idempotency_record, idempotency_index],
+    args [time_override, admission_id, capacity, refill_per_minute, idempotency_mode,
+          body_hash, owner, lease_ms, ttl_seconds, status, body, max_records]);
 script!(IDEMPOTENCY_FINISH = "idempotency_finish",
     libs [ARGS, IDEMPOTENCY],
     keys [idempotency_record],
@@ -102,20 +102,22 @@ script!(IDEMPOTENCY_FINISH = "idempotency_finish",
 script!(ACCOUNT_TOUCH = "account_touch",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
-    args [time_override, daily_allowance, page_size, cursor]);
+    args [time_override, daily_allowance, page_size, cursor, idle_ttl_seconds]);
 script!(LEDGER_HOLD = "ledger_hold",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
-    args [time_override, daily_allowance, cost, hold_id, lease_ms, request_id, reason]);
+    args [time_override, daily_allowance, cost, hold_id, lease_ms, request_id, reason,
+          idle_ttl_seconds]);
 script!(LEDGER_SETTLE = "ledger_settle",
     libs [ARGS, CLOCK, ACCOUNT, IDEMPOTENCY],
     keys [account, ledger, holds, idempotency_record],
     args [time_override, hold_id, hold_end, refund_reason, owner, end_mode, status, body,
-          ttl_seconds]);
+          ttl_seconds, daily_allowance, idle_ttl_seconds]);
 script!(LEDGER_GRANT = "ledger_grant",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds, grant_marker],
-    args [time_override, daily_allowance, amount, reason, request_id, marker_ttl_seconds]);
+    args [time_override, daily_allowance, amount, reason, request_id, marker_ttl_seconds,
+          request_hash, idle_ttl_seconds]);
 script!(
     API_KEY_REVOKE = "api_key_revoke",
     libs[ARGS],
@@ -254,7 +256,7 @@ mod tests {
     fn a_header_that_disagrees_with_its_declaration_is_caught() {
         let edits = [
             // An argument documented under another index.
-            ("-- ARGV[5]  body_hash", "-- ARGV[5]  request_hash"),
+            ("-- ARGV[6]  body_hash", "-- ARGV[6]  request_hash"),
             // A key left out.
             (
                 "-- KEYS[2]  idempotency_record",

@@ -52,6 +52,7 @@ fn credit<'a>(actor: &'a str, amount: i64, grant_id: &'a str) -> GrantRequest<'a
         request_id: "req",
         grant_id,
         marker_ttl_seconds: 60,
+        request_hash: "",
     }
 }
 
@@ -264,7 +265,10 @@ async fn a_grant_applies_once_per_grant_id() {
         before,
         "a duplicate grant writes nothing"
     );
-    let GrantOutcome::Granted { balance, entry_id } = first else {
+    let GrantOutcome::Granted {
+        balance, entry_id, ..
+    } = first
+    else {
         panic!("first grant applies: {first:?}");
     };
     assert_eq!(balance, DAILY + 3);
@@ -272,7 +276,8 @@ async fn a_grant_applies_once_per_grant_id() {
         again,
         GrantOutcome::Duplicate {
             balance: DAILY + 3,
-            entry_id
+            entry_id,
+            amount: 3
         }
     );
     assert_entries_sum_to_balance(&f.account("fay", T0 + 2).await);

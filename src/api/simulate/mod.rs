@@ -13,12 +13,6 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use poem::Request;
-use poem_openapi::{
-    OpenApi,
-    payload::Json,
-    types::{ParseFromJSON, ToJSON},
-};
 use self::{
     charge::{Charge, Failure, Held},
     engine::{EnginePool, EngineTicket},
@@ -44,6 +38,12 @@ use crate::{
         idempotency::{ClaimEnd, IdempotencyClaim, IdempotencyMode, Operation},
         ledger::{HoldEnd, Settlement},
     },
+};
+use poem::Request;
+use poem_openapi::{
+    OpenApi,
+    payload::Json,
+    types::{ParseFromJSON, ToJSON},
 };
 
 pub use plan::{DEFAULT_ITERATIONS, MIN_ITERATIONS};
