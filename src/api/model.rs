@@ -179,7 +179,7 @@ impl From<engine::Risk> for Risk {
                 engine::RiskBand::Medium => RiskBand::Medium,
                 engine::RiskBand::High => RiskBand::High,
             },
-            rationale: r.rationale,
+            rationale: explain::rationale(&r),
         }
     }
 }

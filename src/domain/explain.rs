@@ -6,9 +6,7 @@
 //! single pass so they are echoed exactly as given (a name that happens to
 //! contain a placeholder such as `{away}` is not expanded).
 
-use super::engine::{
-    RATIONALE_HIGH, RATIONALE_LOW, RATIONALE_MEDIUM, RiskBand, ScenarioName, Simulation,
-};
+use super::engine::{Risk, RiskBand, ScenarioName, Simulation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeNote {
@@ -37,6 +35,16 @@ pub const SUMMARY_UNCERTAINTY: &str = " Uncertainty score: {score} out of 100 ({
 pub const BAND_LOW: &str = "low";
 pub const BAND_MEDIUM: &str = "medium";
 pub const BAND_HIGH: &str = "high";
+
+/// What a low uncertainty score means.
+pub const RATIONALE_LOW: &str =
+    "One outcome clearly dominates, so within this model the result is fairly predictable.";
+/// What a medium uncertainty score means.
+pub const RATIONALE_MEDIUM: &str =
+    "One outcome is favoured, but the other results remain quite possible.";
+/// What a high uncertainty score means.
+pub const RATIONALE_HIGH: &str =
+    "The three outcomes are close to evenly spread, so the result is highly uncertain.";
 
 pub const OUTCOME_HOME: &str = "{home} wins in {pct} of the simulated matches (95% interval \
 {lower} to {upper}); the model's exact formula gives {analytic}.";
@@ -101,6 +109,16 @@ fn render(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// The sentence that says what an uncertainty score means (the API's `risk.rationale`).
+pub fn rationale(risk: &Risk) -> String {
+    match risk.band {
+        RiskBand::Low => RATIONALE_LOW,
+        RiskBand::Medium => RATIONALE_MEDIUM,
+        RiskBand::High => RATIONALE_HIGH,
+    }
+    .to_owned()
+}
+
 fn percent(p: f64) -> String {
     format!("{:.1}%", 100.0 * p)
 }
@@ -145,7 +163,7 @@ pub fn explain(home_team: &str, away_team: &str, sim: &Simulation) -> Explanatio
         &[
             ("score", &format!("{:.0}", sim.risk.score)),
             ("band", band),
-            ("rationale", &sim.risk.rationale),
+            ("rationale", &rationale(&sim.risk)),
         ],
     ));
 
@@ -372,6 +390,17 @@ mod tests {
         let sim = simulate(&params(1500.0, 1500.0, 0.0), 1_000, 1);
         let e = explain("A", "B", &sim);
         assert!(e.summary.contains("evenly matched"), "{}", e.summary);
+    }
+
+    #[test]
+    fn the_rationale_follows_the_band() {
+        let risk = |score, band| Risk { score, band };
+        assert_eq!(rationale(&risk(10.0, RiskBand::Low)), RATIONALE_LOW);
+        assert_eq!(rationale(&risk(50.0, RiskBand::Medium)), RATIONALE_MEDIUM);
+        assert_eq!(rationale(&risk(90.0, RiskBand::High)), RATIONALE_HIGH);
+        let sim = simulate(&params(3000.0, 0.0, 300.0), 1_000, 1);
+        let e = explain("Giants", "Minnows", &sim);
+        assert!(e.summary.ends_with(RATIONALE_LOW), "{}", e.summary);
     }
 
     #[test]
