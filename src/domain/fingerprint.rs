@@ -81,7 +81,7 @@ mod tests {
             json,
             "{\"away_rating\":2050,\"away_team\":\"Real Madrid\",\"home_advantage\":100,\
              \"home_rating\":2100,\"home_team\":\"Barcelona\",\"iterations\":100,\
-             \"model_version\":\"elo-logistic-mc/1\",\"seed\":1,\"sport\":\"football\"}"
+             \"model_version\":\"elo-logistic-mc/2\",\"seed\":1,\"sport\":\"football\"}"
         );
     }
 

@@ -1,7 +1,10 @@
 //! Closed-form probabilities, Wilson intervals and the uncertainty score: everything the
 //! engine reports that is a formula rather than a count.
 
-use super::{Interval, MatchParams, Probabilities, Risk, RiskBand, Scenario, Z_95};
+use super::{
+    Counts, Favourite, Interval, LEVEL_MARGIN, LOW_BELOW, MEDIUM_BELOW, MatchParams, Probabilities,
+    Risk, RiskBand, Scenario, Z_95,
+};
 
 pub(super) fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
@@ -48,29 +51,67 @@ pub fn wilson_interval(successes: u64, n: u64) -> Interval {
     }
 }
 
-/// Band of an uncertainty score: low below 33, medium below 67, high otherwise.
+/// Band of an uncertainty score: low below [`LOW_BELOW`], medium below [`MEDIUM_BELOW`],
+/// high otherwise.
 pub fn risk_band(score: f64) -> RiskBand {
-    if score < 33.0 {
+    if score < LOW_BELOW {
         RiskBand::Low
-    } else if score < 67.0 {
+    } else if score < MEDIUM_BELOW {
         RiskBand::Medium
     } else {
         RiskBand::High
     }
 }
 
-/// Uncertainty of an outcome distribution: `score = 100·H/ln 3` where
-/// `H = −Σ p ln p` (with `0·ln 0 = 0`), clamped to [0, 100] against rounding.
-pub fn risk(p: &Probabilities) -> Risk {
+/// The favoured side from closed-form probabilities: the one with the higher win
+/// probability, unless the two differ by less than [`LEVEL_MARGIN`].
+pub fn favourite(exact: &Probabilities) -> Favourite {
+    let lead = exact.home - exact.away;
+    if lead.abs() < LEVEL_MARGIN {
+        Favourite::None
+    } else if lead > 0.0 {
+        Favourite::Home
+    } else {
+        Favourite::Away
+    }
+}
+
+/// Uncertainty score of an outcome distribution: `100·H/ln 3` where `H = −Σ p ln p`
+/// (with `0·ln 0 = 0`), clamped to [0, 100] against rounding.
+pub fn uncertainty_score(p: &Probabilities) -> f64 {
     let entropy: f64 = [p.home, p.draw, p.away]
         .into_iter()
         .filter(|&x| x > 0.0)
         .map(|x| -x * x.ln())
         .sum();
-    let score = (100.0 * entropy / 3f64.ln()).clamp(0.0, 100.0);
+    (100.0 * entropy / 3f64.ln()).clamp(0.0, 100.0)
+}
+
+/// Uncertainty of the simulated outcome `counts` (at least one): their score and band,
+/// the favourite from the closed form `exact`, and the share of simulated matches the
+/// favourite does not win.
+pub fn risk(counts: &Counts, exact: &Probabilities) -> Risk {
+    let n = counts.home + counts.draw + counts.away;
+    // Each share straight from a count, so `upset_probability` is the nearest double to
+    // its fraction, as the probabilities are (`1 − p` would often be an ulp away).
+    let share = |count: u64| count as f64 / n as f64;
+    let score = uncertainty_score(&Probabilities {
+        home: share(counts.home),
+        draw: share(counts.draw),
+        away: share(counts.away),
+    });
+    let favourite = favourite(exact);
+    let favourite_wins = match favourite {
+        Favourite::Home => counts.home,
+        Favourite::Away => counts.away,
+        // The larger count stands in, so the value moves smoothly as a match turns level.
+        Favourite::None => counts.home.max(counts.away),
+    };
     Risk {
         score,
         band: risk_band(score),
+        favourite,
+        upset_probability: share(n - favourite_wins),
     }
 }
 
@@ -126,46 +167,36 @@ mod tests {
     #[test]
     fn risk_bands_follow_the_boundaries() {
         assert_eq!(risk_band(0.0), RiskBand::Low);
-        assert_eq!(risk_band(32.99), RiskBand::Low);
-        assert_eq!(risk_band(33.0), RiskBand::Medium);
-        assert_eq!(risk_band(66.99), RiskBand::Medium);
-        assert_eq!(risk_band(67.0), RiskBand::High);
+        assert_eq!(risk_band(74.99), RiskBand::Low);
+        assert_eq!(risk_band(75.0), RiskBand::Medium);
+        assert_eq!(risk_band(92.99), RiskBand::Medium);
+        assert_eq!(risk_band(93.0), RiskBand::High);
         assert_eq!(risk_band(100.0), RiskBand::High);
     }
 
+    fn probabilities(home: f64, draw: f64, away: f64) -> Probabilities {
+        Probabilities { home, draw, away }
+    }
+
     #[test]
-    fn risk_score_is_normalised_entropy() {
+    fn the_uncertainty_score_is_normalised_entropy() {
         let third = 1.0 / 3.0;
-        let even = risk(&Probabilities {
-            home: third,
-            draw: third,
-            away: third,
-        });
-        assert!((even.score - 100.0).abs() < 1e-9);
-        assert_eq!(even.band, RiskBand::High);
-        let certain = risk(&Probabilities {
-            home: 1.0,
-            draw: 0.0,
-            away: 0.0,
-        });
-        assert_eq!(certain.score, 0.0);
-        assert_eq!(certain.band, RiskBand::Low);
+        assert!((uncertainty_score(&probabilities(third, third, third)) - 100.0).abs() < 1e-9);
+        assert_eq!(uncertainty_score(&probabilities(1.0, 0.0, 0.0)), 0.0);
+        let half = 100.0 * 2f64.ln() / 3f64.ln();
+        assert!((uncertainty_score(&probabilities(0.5, 0.0, 0.5)) - half).abs() < 1e-9);
 
         // Distributions (p, (1 − p)/2, (1 − p)/2) whose scores straddle the
         // boundaries; the score falls from 100 to 0 as p goes from 1/3 to 1.
         let score_of = |p: f64| {
             let rest = (1.0 - p) / 2.0;
-            risk(&Probabilities {
-                home: p,
-                draw: rest,
-                away: rest,
-            })
+            uncertainty_score(&probabilities(p, rest, rest))
         };
         let boundary = |target: f64| {
             let (mut lo, mut hi) = (third, 1.0);
             for _ in 0..200 {
                 let mid = 0.5 * (lo + hi);
-                if score_of(mid).score > target {
+                if score_of(mid) > target {
                     lo = mid;
                 } else {
                     hi = mid;
@@ -174,16 +205,68 @@ mod tests {
             lo
         };
         for (target, below, above) in [
-            (33.0, RiskBand::Low, RiskBand::Medium),
-            (67.0, RiskBand::Medium, RiskBand::High),
+            (LOW_BELOW, RiskBand::Low, RiskBand::Medium),
+            (MEDIUM_BELOW, RiskBand::Medium, RiskBand::High),
         ] {
             let p = boundary(target);
             let near_above = score_of(p - 1e-6);
             let near_below = score_of(p + 1e-6);
-            assert!(near_above.score > target && near_above.score < target + 0.01);
-            assert!(near_below.score < target && near_below.score > target - 0.01);
-            assert_eq!(near_above.band, above);
-            assert_eq!(near_below.band, below);
+            assert!(near_above > target && near_above < target + 0.01);
+            assert!(near_below < target && near_below > target - 0.01);
+            assert_eq!(risk_band(near_above), above);
+            assert_eq!(risk_band(near_below), below);
         }
+    }
+
+    #[test]
+    fn the_risk_of_counts_scores_their_shares() {
+        let even = probabilities(1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0);
+        let counts = |home, draw, away| Counts { home, draw, away };
+        let spread = risk(&counts(10, 10, 10), &even);
+        assert!((spread.score - 100.0).abs() < 1e-9);
+        assert_eq!(spread.band, RiskBand::High);
+        let certain = risk(&counts(1_000, 0, 0), &probabilities(1.0, 0.0, 0.0));
+        assert_eq!((certain.score, certain.band), (0.0, RiskBand::Low));
+        assert_eq!(certain.upset_probability, 0.0);
+    }
+
+    #[test]
+    fn the_favourite_comes_from_the_closed_form_and_level_sides_have_none() {
+        let base = &SCENARIOS[BASE_SCENARIO];
+        let favourite_of = |home, away, adv| favourite(&analytic(&params(home, away, adv), base));
+        assert_eq!(favourite_of(2100.0, 2050.0, 100.0), Favourite::Home);
+        assert_eq!(favourite_of(1800.0, 2080.0, 100.0), Favourite::Away);
+        assert_eq!(favourite_of(1700.0, 1700.0, 0.0), Favourite::None);
+        // A margin of 0.02 is a rating difference of about 7.4 points either way.
+        assert_eq!(favourite_of(1507.0, 1500.0, 0.0), Favourite::None);
+        assert_eq!(favourite_of(1500.0, 1507.0, 0.0), Favourite::None);
+        assert_eq!(favourite_of(1508.0, 1500.0, 0.0), Favourite::Home);
+        assert_eq!(favourite_of(1500.0, 1508.0, 0.0), Favourite::Away);
+    }
+
+    #[test]
+    fn the_upset_probability_is_what_the_favourite_does_not_win() {
+        let counts = |home, draw, away| Counts { home, draw, away };
+        let exact = probabilities(0.6, 0.2, 0.2);
+        let home_favoured = risk(&counts(587, 221, 192), &exact);
+        assert_eq!(home_favoured.favourite, Favourite::Home);
+        // Exactly the double nearest 413/1000, as a probability read from counts is.
+        assert_eq!(home_favoured.upset_probability, 0.413);
+
+        // The simulation may disagree with the closed form; the favourite does not move.
+        let noisy = risk(&counts(3, 3, 4), &exact);
+        assert_eq!(noisy.favourite, Favourite::Home);
+        assert_eq!(noisy.upset_probability, 0.7);
+
+        let away = risk(&counts(2, 2, 6), &probabilities(0.2, 0.2, 0.6));
+        assert_eq!(
+            (away.favourite, away.upset_probability),
+            (Favourite::Away, 0.4)
+        );
+
+        let level = probabilities(0.375, 0.25, 0.375);
+        let simulated = risk(&counts(36, 25, 39), &level);
+        assert_eq!(simulated.favourite, Favourite::None);
+        assert_eq!(simulated.upset_probability, 0.61);
     }
 }

@@ -31,6 +31,22 @@
 //!   `min(⌊20·m⌋, 19)`, so a value exactly on an inner edge belongs to the bin
 //!   above it and `m = 1` belongs to the last bin.
 //!
+//! # Uncertainty
+//!
+//! The uncertainty score is `100·H/ln 3`, the Shannon entropy `H` of the simulated
+//! (home, draw, away) probabilities normalised to [0, 100]. The draw band keeps every
+//! outcome possible, so on realistic football ratings the score rarely falls below 60,
+//! and the bands are calibrated on that range rather than split into thirds: `low` below
+//! [`LOW_BELOW`] = 75 (in the closed form, the favourite wins at least 69.6 %), `medium`
+//! below [`MEDIUM_BELOW`] = 93 (it wins more than 52.4 %), else `high`.
+//!
+//! The favourite is the side the closed form gives the higher win probability; the sides
+//! are level (no favourite) when those probabilities differ by less than [`LEVEL_MARGIN`]
+//! = 0.02, a rating difference, home advantage included, under about 7.4 points. Taking
+//! it from the closed form makes it a property of the match, the same for every seed and
+//! every number of iterations. The upset probability is `1 −` the favourite's simulated
+//! win probability (with no favourite, `1 −` the larger simulated win probability).
+//!
 //! # Layout
 //!
 //! * `rng`: the random stream (SplitMix64, xoshiro256++, blocks, the uniform grid).
@@ -39,6 +55,8 @@
 //! * `search` and `fast`: the two-pass engine behind [`simulate`].
 //! * [`reference`](mod@reference): the literal implementation the fast one is proven against.
 
+#[cfg(test)]
+mod calibration;
 mod closed_form;
 mod fast;
 #[cfg(test)]
@@ -50,11 +68,11 @@ mod rng;
 mod sample;
 mod search;
 
-pub use closed_form::{analytic, risk, risk_band, wilson_interval};
+pub use closed_form::{analytic, favourite, risk, risk_band, uncertainty_score, wilson_interval};
 pub use fast::simulate;
 
 /// Version of the numbers: bump whenever the output for the same inputs could change.
-pub const MODEL_VERSION: &str = "elo-logistic-mc/1";
+pub const MODEL_VERSION: &str = "elo-logistic-mc/2";
 
 /// Logistic scale `s = 400 / ln 10` of the margin.
 pub const LOGISTIC_SCALE: f64 = 400.0 / std::f64::consts::LN_10;
@@ -71,6 +89,15 @@ pub const BLOCK_LEN: u64 = 1 << 16;
 
 /// Number of equal-width expected-score histogram bins on [0, 1].
 pub const HISTOGRAM_BINS: usize = 20;
+
+/// Uncertainty scores below this are `low`.
+pub const LOW_BELOW: f64 = 75.0;
+
+/// Uncertainty scores below this (and at least [`LOW_BELOW`]) are `medium`.
+pub const MEDIUM_BELOW: f64 = 93.0;
+
+/// The sides are level when their closed-form win probabilities differ by less than this.
+pub const LEVEL_MARGIN: f64 = 0.02;
 
 /// Probabilities of the reported expected-score quantiles.
 pub const QUANTILE_PROBS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -211,11 +238,25 @@ pub enum RiskBand {
     High,
 }
 
+/// The side the model favours (see the module documentation for "level").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Favourite {
+    Home,
+    Away,
+    /// The sides are level: neither is favoured.
+    None,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Risk {
     /// 100 × Shannon entropy of the outcome probabilities / ln 3, in [0, 100].
     pub score: f64,
     pub band: RiskBand,
+    /// Decided by the closed form, so it depends on the match only.
+    pub favourite: Favourite,
+    /// `1 −` the favourite's simulated win probability; with no favourite, `1 −` the
+    /// larger of the two simulated win probabilities.
+    pub upset_probability: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

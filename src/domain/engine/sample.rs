@@ -94,6 +94,7 @@ pub(super) fn assemble(
     };
     let counts = scenario_counts[BASE_SCENARIO];
     let probabilities = ratio(&counts);
+    let exact = analytic(params, &SCENARIOS[BASE_SCENARIO]);
     let scenarios = SCENARIOS
         .iter()
         .zip(&scenario_counts)
@@ -114,9 +115,9 @@ pub(super) fn assemble(
             draw: wilson_interval(counts.draw, n),
             away: wilson_interval(counts.away, n),
         },
-        analytic: analytic(params, &SCENARIOS[BASE_SCENARIO]),
+        analytic: exact,
         expected_score,
         scenarios,
-        risk: risk(&probabilities),
+        risk: risk(&counts, &exact),
     }
 }
