@@ -9,8 +9,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use trickster_oracle::domain::engine::{self, MatchParams};
-use trickster_oracle::domain::reference;
+use trickster_oracle::domain::engine::{self, MatchParams, reference};
 
 /// Wraps the system allocator and tracks current and peak live heap bytes.
 struct CountingAllocator;

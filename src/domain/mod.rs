@@ -8,6 +8,3 @@ pub mod engine;
 pub mod explain;
 pub mod fingerprint;
 pub mod matchup;
-/// The straightforward engine the fast one is proven against (tests and benchmark only).
-#[doc(hidden)]
-pub mod reference;

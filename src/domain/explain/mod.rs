@@ -4,11 +4,20 @@
 //! variable parts are numbers and the team names. Keeping the wording in one
 //! list lets tests check all of it, and team names are inserted verbatim in a
 //! single pass so they are echoed exactly as given (a name that happens to
-//! contain a placeholder such as `{away}` is not expanded).
+//! contain a placeholder such as `{away}` is not expanded). The words for the
+//! uncertainty score (its band and the favourite) are in `uncertainty`.
 
-use super::engine::{
-    RATIONALE_HIGH, RATIONALE_LOW, RATIONALE_MEDIUM, RiskBand, ScenarioName, Simulation,
+mod uncertainty;
+#[cfg(test)]
+mod vocabulary;
+
+pub use uncertainty::{
+    BAND_HIGH, BAND_LOW, BAND_MEDIUM, FAVOURITE_IS, FAVOURITE_NONE, RATIONALE_HIGH, RATIONALE_LOW,
+    RATIONALE_MEDIUM, SHARE_ABOUT, SHARE_FEW, SHARE_NEARLY_ALL, SHARE_ONE, rationale,
 };
+use uncertainty::{band_word, describe};
+
+use super::engine::{ScenarioName, Simulation};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeNote {
@@ -34,10 +43,6 @@ pub const SUMMARY_LEVEL: &str = " Including home advantage, the model rates the 
 as evenly matched.";
 pub const SUMMARY_UNCERTAINTY: &str = " Uncertainty score: {score} out of 100 ({band}). \
 {rationale}";
-pub const BAND_LOW: &str = "low";
-pub const BAND_MEDIUM: &str = "medium";
-pub const BAND_HIGH: &str = "high";
-
 pub const OUTCOME_HOME: &str = "{home} wins in {pct} of the simulated matches (95% interval \
 {lower} to {upper}); the model's exact formula gives {analytic}.";
 pub const OUTCOME_DRAW: &str = "The match ends in a draw in {pct} of the simulated matches \
@@ -69,6 +74,12 @@ pub const TEMPLATES: &[&str] = &[
     RATIONALE_LOW,
     RATIONALE_MEDIUM,
     RATIONALE_HIGH,
+    FAVOURITE_IS,
+    FAVOURITE_NONE,
+    SHARE_ABOUT,
+    SHARE_ONE,
+    SHARE_NEARLY_ALL,
+    SHARE_FEW,
     OUTCOME_HOME,
     OUTCOME_DRAW,
     OUTCOME_AWAY,
@@ -135,17 +146,12 @@ pub fn explain(home_team: &str, away_team: &str, sim: &Simulation) -> Explanatio
     } else {
         summary.push_str(SUMMARY_LEVEL);
     }
-    let band = match sim.risk.band {
-        RiskBand::Low => BAND_LOW,
-        RiskBand::Medium => BAND_MEDIUM,
-        RiskBand::High => BAND_HIGH,
-    };
     summary.push_str(&render(
         SUMMARY_UNCERTAINTY,
         &[
             ("score", &format!("{:.0}", sim.risk.score)),
-            ("band", band),
-            ("rationale", &sim.risk.rationale),
+            ("band", band_word(sim.risk.band)),
+            ("rationale", &describe(&sim.risk, home_team, away_team)),
         ],
     ));
 
@@ -239,48 +245,8 @@ pub fn explain(home_team: &str, away_team: &str, sim: &Simulation) -> Explanatio
 #[cfg(test)]
 mod tests {
     use super::super::engine::{MatchParams, simulate};
+    use super::vocabulary::gambling_vocabulary;
     use super::*;
-
-    const FORBIDDEN_WORDS: &[&str] = &[
-        "bet",
-        "betting",
-        "odds",
-        "pick",
-        "stake",
-        "bankroll",
-        "parlay",
-        "wager",
-        "guaranteed",
-        "profit",
-        "payout",
-        "bookmaker",
-        "jackpot",
-        "lock",
-    ];
-    const FORBIDDEN_PHRASES: &[[&str; 2]] = &[["sure", "thing"]];
-
-    /// Forbidden words or phrases found in `text`, matched as whole words, ignoring case.
-    fn gambling_vocabulary(text: &str) -> Vec<String> {
-        let words: Vec<String> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect();
-        let mut found: Vec<String> = words
-            .iter()
-            .filter(|w| FORBIDDEN_WORDS.contains(&w.as_str()))
-            .cloned()
-            .collect();
-        for pair in words.windows(2) {
-            if FORBIDDEN_PHRASES
-                .iter()
-                .any(|[a, b]| pair[0] == *a && pair[1] == *b)
-            {
-                found.push(pair.join(" "));
-            }
-        }
-        found
-    }
 
     fn all_text(e: &Explanation) -> Vec<&str> {
         let mut texts = vec![e.summary.as_str()];
@@ -295,13 +261,6 @@ mod tests {
             away_rating: away,
             home_advantage: adv,
         }
-    }
-
-    #[test]
-    fn vocabulary_detector_matches_whole_words_only() {
-        assert_eq!(gambling_vocabulary("Place a BET now"), ["bet"]);
-        assert_eq!(gambling_vocabulary("a Sure  thing"), ["sure thing"]);
-        assert!(gambling_vocabulary("alphabet, mistakes, blocked, picked").is_empty());
     }
 
     #[test]
@@ -361,6 +320,17 @@ mod tests {
         assert!(
             e.summary
                 .contains("Barcelona as the stronger side by 150 rating points")
+        );
+        assert!(
+            e.summary.contains("(medium). A medium score means"),
+            "{}",
+            e.summary
+        );
+        assert!(
+            e.summary
+                .contains("Here Barcelona is the favourite: it wins about 6 matches in 10"),
+            "{}",
+            e.summary
         );
         assert!(e.caveats[0].contains("95% interval spans"));
         assert!(e.caveats.iter().any(|c| c.contains("injuries")));

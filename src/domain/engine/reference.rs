@@ -5,16 +5,20 @@
 //! band, computes `m = 1/(1 + 10^(−D/400))`, stores every `m`, sorts them for
 //! the quantiles and computes the moments in two passes. It consumes the same
 //! random stream and uses the same definitions (quantile type, population
-//! moments, histogram bins) as [`super::engine`], so the two must agree; it
+//! moments, histogram bins) as the fast engine, so the two must agree; it
 //! exists to prove that the shortcuts of the fast engine change nothing.
 
-use super::engine::{
+use super::{
     Counts, ExpectedScore, HISTOGRAM_BINS, Histogram, LOGISTIC_SCALE, MatchParams, SCENARIOS,
-    Simulation, Xoshiro256PlusPlus, assemble, blocks, expected_score_of_margin, grid_index,
-    grid_uniform, histogram_bin, histogram_edges, margin, quantiles_with, shape,
+    Simulation,
+    rng::{Xoshiro256PlusPlus, blocks, grid_index, grid_uniform},
+    sample::{
+        assemble, expected_score_of_margin, histogram_bin, histogram_edges, margin, quantiles_with,
+        shape,
+    },
 };
 
-/// Same contract as [`super::engine::simulate`], computed the slow, obvious way.
+/// Same contract as [`super::simulate`], computed the slow, obvious way.
 pub fn simulate(params: &MatchParams, iterations: u32, seed: u64) -> Simulation {
     let iterations = iterations.max(1);
     let n = u64::from(iterations);
@@ -81,8 +85,8 @@ pub fn simulate(params: &MatchParams, iterations: u32, seed: u64) -> Simulation 
 
 #[cfg(test)]
 mod tests {
-    use super::super::engine::{self, Simulation};
     use super::*;
+    use crate::domain::engine::{self, Simulation};
 
     fn params(home: f64, away: f64, adv: f64) -> MatchParams {
         MatchParams {
