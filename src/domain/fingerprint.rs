@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use super::digest::sha256_hex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{engine::MODEL_VERSION, matchup::Matchup};
 
@@ -42,7 +42,7 @@ pub fn canonical_json(matchup: &Matchup, iterations: u32, seed: u64) -> String {
 
 /// SHA-256 (lower-case hex) of [`canonical_json`].
 pub fn fingerprint(matchup: &Matchup, iterations: u32, seed: u64) -> String {
-    hex::encode(Sha256::digest(canonical_json(matchup, iterations, seed)))
+    sha256_hex(&canonical_json(matchup, iterations, seed))
 }
 
 #[cfg(test)]
