@@ -21,7 +21,10 @@ pub mod ledger;
 mod reply;
 pub mod scripts;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use redis::{FromRedisValue, Value};
 
@@ -94,6 +97,8 @@ pub struct Store {
     idle_account_ttl_seconds: u64,
     /// Live idempotency records a caller may hold.
     idempotency_max_keys: u32,
+    /// Redis time left to the request this handle serves (see [`Store::for_request`]).
+    budget: Option<Arc<Mutex<Duration>>>,
 }
 
 impl Store {
@@ -107,7 +112,18 @@ impl Store {
             daily_allowance: settings.daily_tokens,
             idle_account_ttl_seconds: settings.idle_account_ttl_seconds,
             idempotency_max_keys: settings.idempotency_max_keys,
+            budget: None,
         })
+    }
+
+    /// A handle for one request: all its Redis calls together wait at most
+    /// `REDIS_TIMEOUT_MS`, so a slow Redis fails the request within that bound however many
+    /// calls it makes (each call alone is bounded by the same value).
+    pub fn for_request(&self) -> Self {
+        Self {
+            budget: Some(Arc::new(Mutex::new(self.timeout))),
+            ..self.clone()
+        }
     }
 
     /// The same store with another clock for its scripts (tests).
@@ -154,19 +170,38 @@ impl Store {
         result
     }
 
+    /// Runs `call` within the per-call timeout and what is left of the request's budget.
     async fn bounded<T>(
         &self,
         operation: &'static str,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        let outcome = match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(StoreError::Redis(err)),
-            Err(_) => Err(StoreError::Timeout(self.timeout)),
+        let left = self.budget.as_ref().map_or(self.timeout, |budget| {
+            *budget.lock().unwrap_or_else(|e| e.into_inner())
+        });
+        let limit = left.min(self.timeout);
+        let started = Instant::now();
+        let outcome = if limit.is_zero() {
+            Err(StoreError::Timeout(self.timeout))
+        } else {
+            match tokio::time::timeout(limit, call).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(err)) => Err(StoreError::Redis(err)),
+                Err(_) => Err(StoreError::Timeout(self.timeout)),
+            }
         };
+        if let Some(budget) = &self.budget {
+            let mut left = budget.lock().unwrap_or_else(|e| e.into_inner());
+            *left = left.saturating_sub(started.elapsed());
+        }
         if outcome.is_err() {
             crate::metrics::record_redis_error(operation);
         }
         outcome
+    }
+
+    /// Runs a script call as built, for tests and tools that exercise scripts directly.
+    pub async fn run_call(&self, call: &Call) -> Result<Value, StoreError> {
+        self.run(call).await
     }
 }

@@ -95,7 +95,7 @@ impl<'a> Charge<'a> {
     pub fn end(&self, held: Held, succeeded: bool) -> HoldEnd<'_> {
         let refund = |hold_id| HoldEnd::Refund {
             hold_id,
-            reason: "simulation failed",
+            reason: super::miss::REFUND_REASON,
         };
         match (held, &self.0) {
             (Held::Nothing, _) | (_, None) => HoldEnd::None,

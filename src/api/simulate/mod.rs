@@ -8,14 +8,15 @@
 
 mod charge;
 pub mod engine;
+mod miss;
 mod plan;
 pub mod wire;
 
 use std::sync::Arc;
 
 use self::{
-    charge::{Charge, Failure, Held},
-    engine::{EnginePool, EngineTicket},
+    engine::EnginePool,
+    miss::Miss,
     plan::Plan,
     wire::{Catalogue, SimulateRequest, SimulateResponse, SimulationMeta},
 };
@@ -34,9 +35,7 @@ use crate::{
     domain::{catalogue, engine::MODEL_VERSION},
     store::{
         Slot, Store,
-        cache::{CachePolicy, Fetched},
-        idempotency::{ClaimEnd, IdempotencyClaim, IdempotencyMode, Operation},
-        ledger::{HoldEnd, Settlement},
+        idempotency::{IdempotencyClaim, IdempotencyMode, Operation},
     },
 };
 use poem::Request;
@@ -76,6 +75,9 @@ enum CacheStatus {
 }
 
 impl CacheStatus {
+    /// An answer that did not come from the cache (an error).
+    const MISS: &str = "trickster-oracle; fwd=miss";
+
     fn header(self) -> &'static str {
         match self {
             Self::Hit => "trickster-oracle; hit",
@@ -91,12 +93,6 @@ impl CacheStatus {
             Self::Stored => "miss",
         }
     }
-}
-
-/// A computation this request ran: what it held and how long the engine took.
-struct Computed {
-    held: Held,
-    engine_ms: f64,
 }
 
 /// A stored idempotent response, replayed.
@@ -125,74 +121,52 @@ fn replay(ctx: &RequestContext, status: u16, body: &str) -> Result<SimulateRespo
     Err(ApiError(Problem::from_body(problem)))
 }
 
+/// The response body: the cached numbers with this request's `event` and `meta`.
+/// `cost` is `Some((tokens, engine ms))` when this request computed them.
+fn result(
+    ctx: &RequestContext,
+    plan: &Plan,
+    numbers: &str,
+    cost: Option<(i64, f64)>,
+) -> Result<String, SimError> {
+    let event = EventView::new(&plan.matchup, plan.event_id.as_deref());
+    let (cost_tokens, engine_ms) = cost.unwrap_or((0, 0.0));
+    let meta = SimulationMeta {
+        request_id: ctx.request_id.clone(),
+        fingerprint: plan.fingerprint.clone(),
+        cache_hit: cost.is_none(),
+        idempotency_replay: false,
+        model_version: MODEL_VERSION.into(),
+        cost_tokens,
+        engine_ms: (engine_ms * 1e3).round() / 1e3,
+    };
+    splice_object(
+        &[
+            ("event", &event.to_json_string()),
+            ("meta", &meta.to_json_string()),
+        ],
+        numbers,
+    )
+    .ok_or_else(|| {
+        tracing::error!("cached analysis is not a JSON object");
+        ApiError::internal()
+    })
+}
+
 impl SimulateApi {
-    /// Holds the cost, then computes; a failure says what it may have held.
-    async fn compute_charged(
-        &self,
-        plan: &Plan,
-        charge: &Charge<'_>,
-        engine: &EngineTicket,
-    ) -> Result<(String, Computed), Failure> {
-        let held = charge.take(&self.store).await?;
-        match engine.run(plan).await {
-            Ok((json, engine_ms)) => Ok((json, Computed { held, engine_ms })),
-            Err(error) => Err(Failure { error, held }),
-        }
-    }
-
-    /// The response body: the cached numbers with this request's `event` and `meta`.
-    /// `cost` is `Some((tokens, engine ms))` when this request computed them.
-    fn result(
-        ctx: &RequestContext,
-        plan: &Plan,
-        numbers: &str,
-        cost: Option<(i64, f64)>,
-    ) -> Result<String, SimError> {
-        let event = EventView::new(&plan.matchup, plan.event_id.as_deref());
-        let (cost_tokens, engine_ms) = cost.unwrap_or((0, 0.0));
-        let meta = SimulationMeta {
-            request_id: ctx.request_id.clone(),
-            fingerprint: plan.fingerprint.clone(),
-            cache_hit: cost.is_none(),
-            idempotency_replay: false,
-            model_version: MODEL_VERSION.into(),
-            cost_tokens,
-            engine_ms: (engine_ms * 1e3).round() / 1e3,
-        };
-        splice_object(
-            &[
-                ("event", &event.to_json_string()),
-                ("meta", &meta.to_json_string()),
-            ],
-            numbers,
-        )
-        .ok_or_else(|| {
-            tracing::error!("cached analysis is not a JSON object");
-            ApiError::internal()
-        })
-    }
-
-    /// A cached result: admission stores it at once as the final response for the key.
+    /// A cached result (`body`, rendered for this request): admission stores it at once as
+    /// the final response for the key.
     async fn serve_hit(
         &self,
         req: &Request,
-        plan: &Plan,
+        store: &Store,
         slot: &Slot,
-        key: &IdempotencyKey,
-        request: &SimulateRequest,
-        numbers: &str,
+        claim: Option<IdempotencyClaim>,
+        body: String,
     ) -> Result<SimulateResponse, SimError> {
         let ctx = RequestContext::of(req);
-        let body = Self::result(ctx, plan, numbers, None)?;
-        let mode = IdempotencyMode::Store {
-            status: 200,
-            body: body.clone(),
-        };
-        let claim = key
-            .claim(&self.settings, Operation::Simulate, request, mode)
-            .map_err(ApiError::recast)?;
         let admitted =
-            admission::admit(req, &self.settings, &self.store, slot, true, claim.as_ref()).await?;
+            admission::admit(req, &self.settings, store, slot, true, claim.as_ref()).await?;
         if let Admitted::Replay { status, body } = admitted {
             return replay(ctx, status, &body);
         }
@@ -202,106 +176,6 @@ impl SimulateApi {
             RenderedJson::new(body),
             CacheStatus::Hit.header().into(),
         ))
-    }
-
-    /// A miss: compute (or wait for the instance computing it), then settle the charge and
-    /// the key together.
-    async fn serve_miss(
-        &self,
-        ctx: &RequestContext,
-        plan: &Plan,
-        actor: &str,
-        claim: Option<&IdempotencyClaim>,
-        engine: EngineTicket,
-    ) -> Result<SimulateResponse, SimError> {
-        let charge = Charge::new(&self.settings, actor, &ctx.request_id);
-        let policy = CachePolicy {
-            ttl_seconds: self.settings.cache_ttl_seconds,
-            max_wait: self.settings.cache_wait,
-        };
-        let fetched = if plan.seed_supplied {
-            self.store
-                .cache_fetch_or_compute(&plan.fingerprint, policy, || {
-                    self.compute_charged(plan, &charge, &engine)
-                })
-                .await
-        } else {
-            // A fresh seed cannot be in the cache; store the result so that repeating the
-            // request with the returned seed is a hit.
-            self.compute_charged(plan, &charge, &engine)
-                .await
-                .map(|(json, computed)| Fetched::Computed(json, computed))
-        };
-        if let (false, Ok(Fetched::Computed(json, _))) = (plan.seed_supplied, &fetched)
-            && let Err(err) = self
-                .store
-                .cache_store(&plan.fingerprint, "", json, policy.ttl_seconds)
-                .await
-        {
-            tracing::warn!(error = %err, "could not store a computed result");
-        }
-
-        let (outcome, held) = match fetched {
-            Ok(Fetched::Computed(json, Computed { held, engine_ms })) => {
-                let cost = Some((charge.cost(), engine_ms));
-                let body = Self::result(ctx, plan, &json, cost);
-                (body.map(|b| (b, CacheStatus::Stored)), held)
-            }
-            Ok(Fetched::Hit(json)) => (
-                Self::result(ctx, plan, &json, None).map(|b| (b, CacheStatus::Hit)),
-                Held::Nothing,
-            ),
-            Ok(Fetched::Collapsed(json)) => (
-                Self::result(ctx, plan, &json, None).map(|b| (b, CacheStatus::Collapsed)),
-                Held::Nothing,
-            ),
-            Err(Failure { error, held }) => (Err(error), held),
-        };
-        let hold = charge.end(held, outcome.is_ok());
-        self.settle(ctx, actor, hold, claim, &outcome).await?;
-
-        let (body, status) = outcome?;
-        ctx.note_cache_hit(status != CacheStatus::Stored);
-        crate::metrics::record_cache(status.metric());
-        Ok(SimulateResponse::Ok(
-            RenderedJson::new(body),
-            status.header().into(),
-        ))
-    }
-
-    /// Ends the request on the actor's account: commit or refund the hold, store or forget
-    /// the idempotent response.
-    async fn settle(
-        &self,
-        ctx: &RequestContext,
-        actor: &str,
-        hold: HoldEnd<'_>,
-        claim: Option<&IdempotencyClaim>,
-        outcome: &Result<(String, CacheStatus), SimError>,
-    ) -> Result<(), SimError> {
-        let problem_json;
-        let end = match outcome {
-            Ok((body, _)) => ClaimEnd::Store { status: 200, body },
-            // 2xx and 402 are final answers; anything else is transient and may be retried.
-            Err(err) if err.code == ProblemCode::InsufficientTokens => {
-                problem_json = err.json(ctx);
-                ClaimEnd::Store {
-                    status: err.code.status().as_u16(),
-                    body: &problem_json,
-                }
-            }
-            Err(_) => ClaimEnd::Forget,
-        };
-        if matches!(hold, HoldEnd::None) && claim.is_none() {
-            return Ok(());
-        }
-        let settlement = Settlement {
-            actor,
-            hold,
-            claim: claim.map(|c| (c, end)),
-        };
-        self.store.settle(settlement).await?;
-        Ok(())
     }
 }
 
@@ -339,29 +213,52 @@ impl SimulateApi {
         key: IdempotencyKey,
         body: Json<Validated<SimulateRequest>>,
     ) -> Result<SimulateResponse, SimError> {
+        let outcome = self.serve(req, key, body.0.0).await;
+        if outcome.is_err() {
+            // RFC 9211 on every answer: an error was not served from the cache.
+            RequestContext::of(req).note_header("cache-status", CacheStatus::MISS.into());
+        }
+        outcome
+    }
+}
+
+impl SimulateApi {
+    async fn serve(
+        &self,
+        req: &Request,
+        key: IdempotencyKey,
+        request: SimulateRequest,
+    ) -> Result<SimulateResponse, SimError> {
         let ctx = RequestContext::of(req);
-        let request = body.0.0;
         let plan = Plan::new(&request, &self.settings)?;
+        // One Redis budget for the whole request (REDIS_TIMEOUT_MS).
+        let store = self.store.for_request();
 
         // Round trip 1: who is calling (a key lookup in API-key mode) and the cache lookup,
         // concurrently; neither depends on the other.
         let lookup = async {
             if plan.seed_supplied {
-                self.store.cache_get(&plan.fingerprint).await
+                store.cache_get(&plan.fingerprint).await
             } else {
                 Ok(None)
             }
         };
         let (actor, cached) = tokio::join!(
-            auth::caller::<SIMULATE_ERRORS>(&self.settings, &self.store, req),
+            auth::caller::<SIMULATE_ERRORS>(&self.settings, &store, req),
             lookup
         );
         let actor = actor?;
         let slot = Slot::Actor(actor.clone());
         if let Some(numbers) = cached? {
-            return self
-                .serve_hit(req, &plan, &slot, &key, &request, &numbers)
-                .await;
+            let body = result(ctx, &plan, &numbers, None)?;
+            let mode = IdempotencyMode::Store {
+                status: 200,
+                body: body.clone(),
+            };
+            let claim = key
+                .claim(&self.settings, Operation::Simulate, &request, mode)
+                .map_err(ApiError::recast)?;
+            return self.serve_hit(req, &store, &slot, claim, body).await;
         }
 
         // A place in the engine queue first: a full instance refuses before it claims or
@@ -373,19 +270,29 @@ impl SimulateApi {
         let claim = key
             .claim_to_run(&self.settings, Operation::Simulate, &request)
             .map_err(ApiError::recast)?;
-        let admitted = admission::admit(
-            req,
-            &self.settings,
-            &self.store,
-            &slot,
-            true,
-            claim.as_ref(),
-        )
-        .await?;
-        if let Admitted::Replay { status, body } = admitted {
-            return replay(ctx, status, &body);
+        let admitted =
+            admission::admit(req, &self.settings, &store, &slot, true, claim.as_ref()).await;
+        match admitted {
+            Ok(Admitted::Run) => {}
+            Ok(Admitted::Replay { status, body }) => return replay(ctx, status, &body),
+            Err(err) => {
+                if err.code == ProblemCode::ServiceUnavailable {
+                    // The admission may have claimed the key before its reply was lost.
+                    miss::cleanup(self.store.clone(), actor, None, claim);
+                }
+                return Err(err);
+            }
         }
-        self.serve_miss(ctx, &plan, &actor, claim.as_ref(), engine)
-            .await
+        let miss = Miss {
+            settings: self.settings.clone(),
+            store,
+            cleanup_store: self.store.clone(),
+            ctx: ctx.clone(),
+            plan,
+            actor,
+            claim,
+            engine,
+        };
+        miss.spawn().await
     }
 }
