@@ -88,3 +88,13 @@ pub fn record_rate_limited() {
 pub fn record_tokens(kind: &'static str, amount: i64) {
     metrics::counter!("tokens_total", "kind" => kind).increment(amount.unsigned_abs());
 }
+
+/// Simulations holding a place in the engine queue (running or waiting).
+pub fn set_engine_queue_depth(depth: usize) {
+    metrics::gauge!("engine_queue_depth").set(depth as f64);
+}
+
+/// Requests being handled (probes aside).
+pub fn set_requests_in_flight(count: usize) {
+    metrics::gauge!("http_requests_in_flight").set(count as f64);
+}

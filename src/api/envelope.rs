@@ -49,6 +49,8 @@ pub struct RequestEnvelope {
     pub body_read_timeout: Duration,
     /// Requests handled at once (probes aside); more get a 503 `overloaded`.
     pub in_flight: Arc<Semaphore>,
+    /// The size of `in_flight`.
+    pub max_in_flight: usize,
     /// The document's paths by shape: route labels and the `Allow` header of a 405.
     pub paths: Arc<HashMap<String, PathInfo>>,
 }
@@ -77,7 +79,7 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
             None
         } else {
             match self.envelope.in_flight.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
+                Ok(permit) => Some(InFlight::new(permit, &self.envelope)),
                 Err(_) => return ApiError::<0>::overloaded(Capacity::InFlight).into_response(),
             }
         };
@@ -215,6 +217,36 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
     }
 }
 
+/// A request counted in flight until it is answered.
+struct InFlight<'a> {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    envelope: &'a RequestEnvelope,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(permit: tokio::sync::OwnedSemaphorePermit, envelope: &'a RequestEnvelope) -> Self {
+        let flight = Self {
+            _permit: permit,
+            envelope,
+        };
+        flight.report(0);
+        flight
+    }
+
+    /// Publishes the count, `leaving` requests about to end.
+    fn report(&self, leaving: usize) {
+        let free = self.envelope.in_flight.available_permits() + leaving;
+        let total = self.envelope.max_in_flight;
+        crate::metrics::set_requests_in_flight(total.saturating_sub(free));
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.report(1);
+    }
+}
+
 /// Reads the whole body before any handler sees the request, enforcing `MAX_BODY_BYTES`
 /// whatever the framing (a declared HTTP/1.1 length, chunks, HTTP/2 data frames: a declared
 /// length over the limit is refused unread, anything else is counted while it arrives) and
@@ -269,6 +301,7 @@ mod tests {
             max_body_bytes: 1024,
             body_read_timeout: Duration::from_secs(1),
             in_flight: Arc::new(Semaphore::new(8)),
+            max_in_flight: 8,
             paths: Arc::default(),
         }
     }

@@ -139,6 +139,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
             in_flight: Arc::new(tokio::sync::Semaphore::new(
                 state.settings.http.max_in_flight,
             )),
+            max_in_flight: state.settings.http.max_in_flight,
             paths: Arc::new(document.paths),
         })
 }

@@ -9,12 +9,18 @@ use poem_openapi::{
     types::Example,
 };
 
+use poem::Request;
+
 use super::{
-    ApiTags,
+    ApiTags, auth,
     error::{ApiError, REDIS_RETRY_AFTER_SECONDS, doc},
     now_rfc3339,
 };
-use crate::{config::Settings, domain::engine::MODEL_VERSION, store::Store};
+use crate::{
+    config::Settings,
+    domain::engine::MODEL_VERSION,
+    store::{Store, StoreError},
+};
 
 pub const SERVICE_NAME: &str = "trickster-oracle-api";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -145,15 +151,33 @@ impl SystemApi {
     }
 
     /// Readiness: Redis answers `PING` within `REDIS_TIMEOUT_MS`.
+    ///
+    /// A failed check says why in general terms; the Redis error itself (which may name
+    /// hosts and certificates) is in the service log, and in the body only for the
+    /// administrator (`Authorization: Bearer <ADMIN_TOKEN>`).
     #[oai(path = "/ready", method = "get")]
-    async fn ready(&self) -> ReadyResponse {
+    async fn ready(&self, req: &Request) -> ReadyResponse {
         let started = std::time::Instant::now();
         let result = self.store.ping().await;
         let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let error = result.err().map(|err| {
+            tracing::warn!(error = %err, "readiness check failed");
+            if auth::require_admin::<0>(&self.settings, req).is_ok() {
+                err.to_string()
+            } else {
+                match err {
+                    StoreError::Timeout(_) => "redis did not answer in time",
+                    StoreError::Redis(e) if e.is_timeout() => "redis did not answer in time",
+                    StoreError::Redis(_) => "redis is unreachable or refused the connection",
+                    StoreError::Protocol { .. } => "redis gave an unexpected reply",
+                }
+                .to_owned()
+            }
+        });
         let check = Check {
-            ok: result.is_ok(),
+            ok: error.is_none(),
             latency_ms,
-            error: result.err().map(|e| e.to_string()),
+            error,
         };
         let ok = check.ok;
         let body = Json(Readiness {

@@ -163,7 +163,17 @@ impl Store {
         let result = self
             .bounded(name, async move {
                 let mut conn = self.conn.active().await?;
-                call.invocation.invoke_async(&mut conn).await
+                // redis-rs loads the script and retries once on NOSCRIPT; a second NOSCRIPT
+                // means the scripts were flushed again in between: load once more.
+                match call.invocation.invoke_async(&mut conn).await {
+                    Err(err)
+                        if err.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                    {
+                        call.invocation.invoke_async(&mut conn).await
+                    }
+                    other => other,
+                }
             })
             .await;
         crate::metrics::record_script(name, started.elapsed());

@@ -50,6 +50,11 @@ pub struct ScriptSpec {
 }
 
 impl ScriptSpec {
+    /// The SHA-1 Redis knows the script by (`EVALSHA`).
+    pub fn sha(&self) -> &str {
+        self.script.get_hash()
+    }
+
     fn program(libs: &[Lib], source: &str) -> Script {
         let mut program: Vec<&str> = libs.iter().map(|lib| lib.source).collect();
         program.push(source);

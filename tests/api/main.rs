@@ -1,8 +1,12 @@
 //! Integration tests: the real application against a real Redis (see `helpers`).
 
+mod contract;
+mod edge;
 mod errors;
+mod exactly_once;
 mod fault;
 mod helpers;
+mod proxy;
 mod scripts;
 mod simulate;
 mod startup;

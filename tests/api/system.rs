@@ -162,8 +162,13 @@ async fn a_tls_redis_is_reached_through_rediss_and_its_certificate_is_verified()
         TestConfig::new(&redis.url).set("REDIS_TLS_CA_FILE", ca_file.to_str().unwrap()),
     )
     .await;
-    let untrusting =
-        spawn_app_with(TestConfig::new(&redis.url).set("REDIS_TIMEOUT_MS", "500")).await;
+    let admin_token = "admin-token-0123456789";
+    let untrusting = spawn_app_with(
+        TestConfig::new(&redis.url)
+            .set("REDIS_TIMEOUT_MS", "500")
+            .set("ADMIN_TOKEN", admin_token),
+    )
+    .await;
 
     let ready = trusting.get("/ready").await;
     let simulated = trusting
@@ -174,7 +179,14 @@ async fn a_tls_redis_is_reached_through_rediss_and_its_certificate_is_verified()
         .send()
         .await
         .unwrap();
-    let refused = untrusting.get("/ready").await;
+    let refused = untrusting
+        .client
+        .get(untrusting.url("/ready"))
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .unwrap();
+    let anonymous = json_body(untrusting.get("/ready").await).await;
 
     assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
     assert_eq!(simulated.status(), 200);
@@ -188,5 +200,10 @@ async fn a_tls_redis_is_reached_through_rediss_and_its_certificate_is_verified()
         .as_str()
         .unwrap()
         .to_lowercase();
-    assert!(error.contains("certificate"), "{error}");
+    assert!(error.contains("certificate"), "the admin sees why: {error}");
+    let summary = anonymous["checks"]["redis"]["error"].as_str().unwrap();
+    assert!(
+        !summary.to_lowercase().contains("certificate"),
+        "an anonymous caller sees only a summary: {summary}"
+    );
 }

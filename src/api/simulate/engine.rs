@@ -44,7 +44,10 @@ impl EnginePool {
                 (taken < self.capacity).then_some(taken + 1)
             })
             .ok()
-            .map(|_| EngineTicket { pool: self.clone() })
+            .map(|taken| {
+                crate::metrics::set_engine_queue_depth(taken + 1);
+                EngineTicket { pool: self.clone() }
+            })
     }
 
     /// Places taken (running or waiting).
@@ -60,7 +63,8 @@ pub struct EngineTicket {
 
 impl Drop for EngineTicket {
     fn drop(&mut self) {
-        self.pool.places.fetch_sub(1, Ordering::AcqRel);
+        let before = self.pool.places.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::set_engine_queue_depth(before - 1);
     }
 }
 
