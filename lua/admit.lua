@@ -27,8 +27,8 @@
 -- ARGV[11] body                final body (mode "store")
 -- ARGV[12] max_records         live idempotency records the slot may hold
 --
--- Returns  {outcome, remaining tokens, ms until the bucket is full, ms until a token is
---          available (0 unless limited), detail...}
+-- Returns  {outcome, remaining tokens, ms until the next token arrives (0 when the bucket is
+--          full), ms until a token is available (0 unless limited), detail...}
 --          outcome "admitted"                    run (claimed) or done (stored)
 --          outcome "limited"                     429; nothing written
 --          outcome "replay", status, body        the stored final response
@@ -42,7 +42,7 @@ local capacity = int_arg(ARGV[3], 'capacity', 0)
 local rate = int_arg(ARGV[4], 'refill_per_minute', 1)
 local mode = word_arg(ARGV[5], 'idempotency_mode', {'none', 'claim', 'store'})
 
-local level, remaining, full_in = 0, 0, 0
+local level, remaining, full_in, next_in = 0, 0, 0, 0
 local again = false
 if capacity > 0 then
   local full = capacity * W
@@ -59,12 +59,15 @@ if capacity > 0 then
   if not again then
     if level < W then
       local wait = math.ceil((W - level) / rate)
-      return {'limited', 0, math.ceil((full - level) / rate), wait}
+      return {'limited', 0, wait, wait}
     end
     level = level - W
   end
   remaining = math.floor(level / W)
   full_in = math.ceil((full - level) / rate)
+  if level < full then
+    next_in = math.ceil((W - level % W) / rate)
+  end
 end
 
 local function consume()
@@ -78,7 +81,7 @@ if mode ~= 'none' then
   local found = idem_lookup(KEYS[2], ARGV[6], ARGV[7])
   if found then
     consume()
-    local reply = {found[1], remaining, full_in, 0}
+    local reply = {found[1], remaining, next_in, 0}
     for i = 2, #found do
       table.insert(reply, found[i])
     end
@@ -88,7 +91,7 @@ if mode ~= 'none' then
   if redis.call('EXISTS', KEYS[2]) == 0 then
     local wait = idem_room(KEYS[3], now, int_arg(ARGV[12], 'max_records', 1))
     if wait then
-      return {'too_many_keys', remaining, full_in, 0, wait}
+      return {'too_many_keys', remaining, next_in, 0, wait}
     end
   end
   if mode == 'claim' then
@@ -99,4 +102,4 @@ if mode ~= 'none' then
   idem_index(KEYS[3], KEYS[2], now, now + ttl * 1000)
 end
 consume()
-return {'admitted', remaining, full_in, 0}
+return {'admitted', remaining, next_in, 0}

@@ -202,7 +202,11 @@ impl AdminApi {
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Credit tokens to an actor (idempotent with `Idempotency-Key`).
-    #[oai(path = "/api/admin/grants", method = "post")]
+    #[oai(
+        path = "/api/admin/grants",
+        method = "post",
+        operation_id = "createGrant"
+    )]
     async fn grant(
         &self,
         req: &Request,
@@ -213,7 +217,7 @@ impl AdminApi {
         body: Json<Validated<GrantRequest>>,
     ) -> Result<GrantResponse, ApiError<GRANT_ERRORS>> {
         auth::require_admin(&self.settings, req)?;
-        let grant = body.0.0;
+        let grant = body.0.into_inner();
         validate_actor(&grant.actor_id)?;
         if !(1..=MAX_GRANT).contains(&grant.amount) {
             return Err(ApiError::invalid(format!(
@@ -310,7 +314,11 @@ impl AdminApi {
     }
 
     /// Create an API key for an actor (the key is shown once).
-    #[oai(path = "/api/admin/api-keys", method = "post")]
+    #[oai(
+        path = "/api/admin/api-keys",
+        method = "post",
+        operation_id = "createApiKey"
+    )]
     async fn create_api_key(
         &self,
         req: &Request,
@@ -318,7 +326,7 @@ impl AdminApi {
         body: Json<Validated<ApiKeyRequest>>,
     ) -> Result<ApiKeyResponse, ApiError<KEY_ERRORS>> {
         auth::require_admin(&self.settings, req)?;
-        let request = body.0.0;
+        let request = body.0.into_inner();
         validate_actor(&request.actor_id)?;
         let label = request.label.unwrap_or_default();
         if label.chars().count() > MAX_LABEL {
@@ -348,7 +356,11 @@ impl AdminApi {
     }
 
     /// Revoke an API key.
-    #[oai(path = "/api/admin/api-keys/:key_id", method = "delete")]
+    #[oai(
+        path = "/api/admin/api-keys/:key_id",
+        method = "delete",
+        operation_id = "revokeApiKey"
+    )]
     async fn revoke_api_key(
         &self,
         req: &Request,

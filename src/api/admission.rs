@@ -37,19 +37,20 @@ pub fn api_rate_limit(settings: &Settings) -> RateLimit {
     }
 }
 
+/// The IETF httpapi RateLimit fields: the sustained quota as the policy (`q` requests per
+/// `w` = 60 seconds), and now `r` requests left with the next one arriving in `t` seconds —
+/// so with `r=0`, `t` is when a request will be admitted again (`Retry-After` on a 429).
 fn note_rate_headers(ctx: &RequestContext, settings: &Settings, state: &RateState) {
-    let window = (u64::from(settings.rate_limit_burst) * 60)
-        .div_ceil(u64::from(settings.rate_limit_per_minute));
     ctx.note_header(
         "ratelimit-policy",
-        format!("\"default\";q={};w={window}", settings.rate_limit_burst),
+        format!("\"default\";q={};w=60", settings.rate_limit_per_minute),
     );
     ctx.note_header(
         "ratelimit",
         format!(
             "\"default\";r={};t={}",
             state.remaining,
-            state.full_in_ms.div_ceil(1000)
+            state.next_in_ms.div_ceil(1000)
         ),
     );
 }

@@ -31,13 +31,12 @@ pub struct ActorHeader(pub ApiKey);
 #[oai(ty = "bearer")]
 pub struct ApiKeyBearer(pub Bearer);
 
-/// The caller's credential; which one is required depends on `AUTH_MODE`.
+/// The caller's credential; which one counts depends on `AUTH_MODE` (the gate checks it
+/// before the operation runs, see `api::gate`).
 #[derive(SecurityScheme)]
 pub enum CallerAuth {
     ApiKey(ApiKeyBearer),
     Actor(ActorHeader),
-    #[oai(fallback)]
-    Unchecked,
 }
 
 /// `Authorization: Bearer <ADMIN_TOKEN>`.
@@ -45,12 +44,10 @@ pub enum CallerAuth {
 #[oai(ty = "bearer")]
 pub struct AdminBearer(pub Bearer);
 
-/// The administrator's credential.
+/// The administrator's credential (checked by the gate before the operation runs).
 #[derive(SecurityScheme)]
 pub enum AdminAuth {
     Token(AdminBearer),
-    #[oai(fallback)]
-    Unchecked,
 }
 
 /// `[A-Za-z0-9._:-]{1,64}`: safe in logs and inside Redis key names.

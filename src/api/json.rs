@@ -3,6 +3,9 @@
 //!
 //! [`Validated<T>`] takes its OpenAPI schema from `T`'s `Object` derive and its parsing from
 //! `T`'s `Deserialize` derive; both derives sit on the same struct, so they cannot drift.
+//! `Validated<T, S>` takes the schema from another type `S` (a request documented as a
+//! choice of two shapes but parsed as one); a test sends every example of the document
+//! through the parser, which keeps the two in step.
 
 use std::{borrow::Cow, marker::PhantomData};
 
@@ -15,39 +18,46 @@ use poem_openapi::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// A JSON request body of type `T`.
+/// A JSON request body parsed into `T`, documented as `S` (by default `T` itself).
 #[derive(Debug, Clone)]
-pub struct Validated<T>(pub T);
+pub struct Validated<T, S = T>(pub T, PhantomData<fn() -> S>);
 
-impl<T: Type> Type for Validated<T> {
-    const IS_REQUIRED: bool = T::IS_REQUIRED;
-    type RawValueType = T::RawValueType;
-    type RawElementValueType = T::RawElementValueType;
+impl<T, S> Validated<T, S> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: Send + Sync, S: Type> Type for Validated<T, S> {
+    const IS_REQUIRED: bool = S::IS_REQUIRED;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
-        T::name()
+        S::name()
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
+        S::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        S::register(registry);
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        self.0.as_raw_value()
+        Some(self)
     }
 
     fn raw_element_iter<'a>(
         &'a self,
     ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        self.0.raw_element_iter()
+        Box::new(std::iter::once(self))
     }
 }
 
-impl<T: Type + DeserializeOwned> ParseFromJSON for Validated<T> {
+impl<T: Send + Sync + DeserializeOwned, S: Type> ParseFromJSON for Validated<T, S> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         let value = value.unwrap_or_default();
         if !value.is_object() {
@@ -59,7 +69,7 @@ impl<T: Type + DeserializeOwned> ParseFromJSON for Validated<T> {
             return Err(ParseError::custom(format!("{path}: must not be null")));
         }
         serde_path_to_error::deserialize::<_, T>(value)
-            .map(Validated)
+            .map(|parsed| Validated(parsed, PhantomData))
             .map_err(|err| {
                 let path = err.path().to_string();
                 let inner = err.into_inner();

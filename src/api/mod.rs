@@ -10,21 +10,24 @@ pub mod admin;
 pub mod admission;
 pub mod auth;
 pub mod context;
+pub mod cors;
 pub mod document;
 pub mod envelope;
 pub mod error;
+pub mod etag;
 pub mod gate;
 pub mod idempotency;
 pub mod json;
 pub mod model;
 pub mod problem;
+pub mod problems;
 pub mod simulate;
 pub mod system;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, EndpointExt, Route, middleware::Cors};
+use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::{config::Settings, store::Store};
@@ -75,6 +78,7 @@ type Apis = (
     tokens::TokensApi,
     admin::AdminApi,
     system::SystemApi,
+    problems::ProblemsApi,
 );
 
 /// The OpenAPI service: operations plus the document describing them.
@@ -97,6 +101,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             settings: state.settings.clone(),
             store: state.store.clone(),
         },
+        problems::ProblemsApi,
     );
     OpenApiService::new(apis, "Trickster Oracle API", system::VERSION)
         .description(include_str!("../../docs/api-description.md"))
@@ -108,20 +113,20 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let document = document::build(&service, &state.settings);
     let spec_json = document.json;
     let swagger_html = document.swagger_html;
-    let spec = poem::endpoint::make_sync(move |_| {
-        poem::Response::builder()
-            .content_type("application/json")
-            .body(spec_json.clone())
+    let spec_etag = etag::of(&spec_json);
+    let spec = poem::endpoint::make_sync(move |req| {
+        let response = poem::Response::builder().header("etag", spec_etag.as_str());
+        if etag::not_modified(&req, &spec_etag) {
+            response
+                .status(poem::http::StatusCode::NOT_MODIFIED)
+                .finish()
+        } else {
+            response
+                .content_type("application/json")
+                .body(spec_json.clone())
+        }
     });
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(swagger_html.clone()));
-    let mut cors = Cors::new();
-    for origin in &state.settings.cors_origins {
-        cors = if origin == "*" {
-            cors
-        } else {
-            cors.allow_origin(origin.as_str())
-        };
-    }
     let gate = gate::AuthGate {
         settings: state.settings.clone(),
         store: state.store.clone(),
@@ -132,7 +137,11 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/docs", poem::get(docs))
         .nest("/", service)
         .with(gate)
-        .with_if(!state.settings.cors_origins.is_empty(), cors)
+        .with_if(
+            !state.settings.cors_origins.is_empty(),
+            cors::layer(&state.settings.cors_origins),
+        )
+        .around(cors::timing_allow_origin)
         .with(envelope::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
             body_read_timeout: state.settings.http.body_read_timeout,

@@ -40,6 +40,8 @@ pub struct CodeInfo {
     pub description: &'static str,
     /// The header a client must read on this response, with its description.
     pub header: Option<(&'static str, &'static str)>,
+    /// What a client should do about it (the problem type's page).
+    pub advice: &'static str,
 }
 
 const RETRY_AFTER: Option<(&str, &str)> =
@@ -77,16 +79,21 @@ impl ProblemCode {
                 type_uri,
                 description,
                 header: None,
+                advice: "",
             }
         }
         match self {
-            Self::InvalidRequest => info(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                "/problems/invalid-request",
-                "The request is malformed or a field is invalid; `detail` names the field.",
-            ),
+            Self::InvalidRequest => CodeInfo {
+                advice: "Read `detail`: it names the field and the rule it broke. Correct the request and send it again; sending it unchanged gives the same answer.",
+                ..info(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid request",
+                    "/problems/invalid-request",
+                    "The request is malformed or a field is invalid; `detail` names the field.",
+                )
+            },
             Self::Unauthorized => CodeInfo {
+                advice: "Send the credential this deployment expects: `X-Actor-ID: <actor>` in header mode, `Authorization: Bearer <API key>` in API-key mode, `Authorization: Bearer <admin token>` on admin routes. `WWW-Authenticate` names the scheme.",
                 header: Some(("WWW-Authenticate", "The authentication scheme expected.")),
                 ..info(
                     StatusCode::UNAUTHORIZED,
@@ -95,31 +102,44 @@ impl ProblemCode {
                     "Missing or invalid credentials.",
                 )
             },
-            Self::InsufficientTokens => info(
-                StatusCode::PAYMENT_REQUIRED,
-                "Insufficient tokens",
-                "/problems/insufficient-tokens",
-                "Not enough tokens for this simulation; see `required` and `available`.",
-            ),
-            Self::Forbidden => info(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "/problems/forbidden",
-                "The credentials are valid but not allowed here.",
-            ),
-            Self::NotFound => info(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "/problems/not-found",
-                "No such resource.",
-            ),
-            Self::MethodNotAllowed => info(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                "/problems/method-not-allowed",
-                "The route exists but not with this method.",
-            ),
+            Self::InsufficientTokens => CodeInfo {
+                advice: "The caller's balance does not cover a computed simulation today. Wait for the daily allowance (`next_allowance_at` in `GET /api/balance`), ask an administrator for a grant, or ask for a result that is already cached (the same inputs and seed are free).",
+                ..info(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "Insufficient tokens",
+                    "/problems/insufficient-tokens",
+                    "Not enough tokens for this simulation; see `required` and `available`.",
+                )
+            },
+            Self::Forbidden => CodeInfo {
+                advice: "The credential is valid but does not allow this operation; use one that does.",
+                ..info(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "/problems/forbidden",
+                    "The credentials are valid but not allowed here.",
+                )
+            },
+            Self::NotFound => CodeInfo {
+                advice: "Check the path (the OpenAPI document at `/openapi.json` lists every route) or the id in it; a result fetched by fingerprint is gone once the cache lifetime has passed, and the same inputs and seed compute it again.",
+                ..info(
+                    StatusCode::NOT_FOUND,
+                    "Not found",
+                    "/problems/not-found",
+                    "No such resource.",
+                )
+            },
+            Self::MethodNotAllowed => CodeInfo {
+                advice: "The path exists with other methods: the `Allow` header lists them.",
+                ..info(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                    "/problems/method-not-allowed",
+                    "The route exists but not with this method.",
+                )
+            },
             Self::IdempotencyRequestInFlight => CodeInfo {
+                advice: "A request with the same idempotency key is still running. Wait `Retry-After` seconds and send the same request again: you will get its answer.",
                 header: RETRY_AFTER,
                 ..info(
                     StatusCode::CONFLICT,
@@ -128,25 +148,35 @@ impl ProblemCode {
                     "A request with this idempotency key is still running; retry after `Retry-After` seconds.",
                 )
             },
-            Self::PayloadTooLarge => info(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Payload too large",
-                "/problems/payload-too-large",
-                "The request body exceeds the configured limit.",
-            ),
-            Self::UnsupportedMediaType => info(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-                "/problems/unsupported-media-type",
-                "The request body must be `application/json`.",
-            ),
-            Self::IdempotencyKeyMismatch => info(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Idempotency key reused",
-                "/problems/idempotency-key-mismatch",
-                "This idempotency key was used with a different request body.",
-            ),
+            Self::PayloadTooLarge => CodeInfo {
+                advice: "Send a smaller body; the limit is the deployment's `MAX_BODY_BYTES`.",
+                ..info(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Payload too large",
+                    "/problems/payload-too-large",
+                    "The request body exceeds the configured limit.",
+                )
+            },
+            Self::UnsupportedMediaType => CodeInfo {
+                advice: "Send the body as JSON with `Content-Type: application/json`.",
+                ..info(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported media type",
+                    "/problems/unsupported-media-type",
+                    "The request body must be `application/json`.",
+                )
+            },
+            Self::IdempotencyKeyMismatch => CodeInfo {
+                advice: "This idempotency key was used for another request body. Use a new key for a new request; reuse a key only to retry exactly the same request.",
+                ..info(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Idempotency key reused",
+                    "/problems/idempotency-key-mismatch",
+                    "This idempotency key was used with a different request body.",
+                )
+            },
             Self::RateLimited => CodeInfo {
+                advice: "Wait `Retry-After` seconds (also `retry_after_seconds` in the body) before the next request; the `RateLimit` header tells how many requests are left.",
                 header: RETRY_AFTER,
                 ..info(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -155,19 +185,26 @@ impl ProblemCode {
                     "The rate limit is exhausted; retry after `Retry-After` seconds.",
                 )
             },
-            Self::RequestTimeout => info(
-                StatusCode::REQUEST_TIMEOUT,
-                "Request timeout",
-                "/problems/request-timeout",
-                "The request body did not arrive in time; the connection is closed.",
-            ),
-            Self::InternalError => info(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error",
-                "/problems/internal-error",
-                "An unexpected error; details are in the service log under the request id.",
-            ),
+            Self::RequestTimeout => CodeInfo {
+                advice: "The body arrived too slowly and the connection was closed. Send the request again on a new connection.",
+                ..info(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request timeout",
+                    "/problems/request-timeout",
+                    "The request body did not arrive in time; the connection is closed.",
+                )
+            },
+            Self::InternalError => CodeInfo {
+                advice: "Something unexpected failed; nothing was charged for it. Retrying may work; if it keeps failing, report the `request_id`, which the service log has.",
+                ..info(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "/problems/internal-error",
+                    "An unexpected error; details are in the service log under the request id.",
+                )
+            },
             Self::ServiceUnavailable => CodeInfo {
+                advice: "The data store is unreachable or slow; nothing was charged. Retry after `Retry-After` seconds (with the same idempotency key, if you sent one).",
                 header: RETRY_AFTER,
                 ..info(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -177,6 +214,7 @@ impl ProblemCode {
                 )
             },
             Self::Overloaded => CodeInfo {
+                advice: "This instance is at capacity; nothing was charged or reserved. Retry after `Retry-After` seconds; behind a load balancer the retry may reach another instance.",
                 header: RETRY_AFTER,
                 ..info(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -205,6 +243,13 @@ impl ProblemCode {
 
     pub fn title(self) -> &'static str {
         self.info().title
+    }
+
+    /// The code as it appears in a problem body (`rate_limited`).
+    pub fn name(self) -> String {
+        self.to_json()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     pub fn type_uri(self) -> &'static str {

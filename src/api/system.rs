@@ -140,7 +140,7 @@ impl Example for VersionInfo {
 #[OpenApi(tag = "ApiTags::System")]
 impl SystemApi {
     /// Liveness: the process is up (never touches Redis).
-    #[oai(path = "/health", method = "get")]
+    #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> Result<Json<Health>, ApiError<{ doc::INTERNAL }>> {
         Ok(Json(Health {
             status: "ok".into(),
@@ -155,7 +155,7 @@ impl SystemApi {
     /// A failed check says why in general terms; the Redis error itself (which may name
     /// hosts and certificates) is in the service log, and in the body only for the
     /// administrator (`Authorization: Bearer <ADMIN_TOKEN>`).
-    #[oai(path = "/ready", method = "get")]
+    #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, req: &Request) -> ReadyResponse {
         let started = std::time::Instant::now();
         let result = self.store.ping().await;
@@ -193,7 +193,7 @@ impl SystemApi {
     }
 
     /// Service, build and model versions.
-    #[oai(path = "/version", method = "get")]
+    #[oai(path = "/version", method = "get", operation_id = "version")]
     async fn version(&self) -> Result<Json<VersionInfo>, ApiError<{ doc::INTERNAL }>> {
         Ok(Json(VersionInfo {
             service: SERVICE_NAME.into(),
@@ -205,7 +205,7 @@ impl SystemApi {
     }
 
     /// Prometheus metrics in the text exposition format.
-    #[oai(path = "/metrics", method = "get")]
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> Result<PlainText<String>, ApiError<{ doc::INTERNAL }>> {
         Ok(PlainText(crate::metrics::render()))
     }

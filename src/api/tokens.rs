@@ -187,7 +187,7 @@ impl TokensApi {
     ///
     /// Reading the balance also applies the daily allowance and returns the charges of
     /// requests that never finished.
-    #[oai(path = "/api/balance", method = "get")]
+    #[oai(path = "/api/balance", method = "get", operation_id = "getBalance")]
     async fn balance(
         &self,
         req: &Request,
@@ -206,7 +206,7 @@ impl TokensApi {
     }
 
     /// The caller's ledger entries, newest first.
-    #[oai(path = "/api/ledger", method = "get")]
+    #[oai(path = "/api/ledger", method = "get", operation_id = "listLedger")]
     async fn ledger(
         &self,
         req: &Request,

@@ -18,8 +18,8 @@ pub struct RateLimit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateState {
     pub remaining: u64,
-    /// Milliseconds until the bucket is full again.
-    pub full_in_ms: u64,
+    /// Milliseconds until the next token arrives (0 when the bucket is full).
+    pub next_in_ms: u64,
     /// Milliseconds until one token is available (0 unless limited).
     pub retry_in_ms: u64,
 }
@@ -83,7 +83,7 @@ impl Store {
         let tag: String = reply.next()?;
         let state = RateState {
             remaining: reply.next()?,
-            full_in_ms: reply.next()?,
+            next_in_ms: reply.next()?,
             retry_in_ms: reply.next()?,
         };
         let admission = match tag.as_str() {

@@ -250,11 +250,10 @@ async fn the_burst_is_exact_across_three_instances() {
             (1..=10).contains(&retry_after),
             "one token per 10 s: {retry_after}"
         );
-        assert!(
-            response.headers()["ratelimit"]
-                .to_str()
-                .unwrap()
-                .contains("r=0")
+        assert_eq!(
+            response.headers()["ratelimit"].to_str().unwrap(),
+            format!("\"default\";r=0;t={retry_after}"),
+            "with nothing left, t is when the next request is admitted"
         );
         let problem = assert_problem(response, 429, "rate_limited").await;
         assert_eq!(problem["retry_after_seconds"].as_u64(), Some(retry_after));
@@ -294,7 +293,7 @@ async fn the_bucket_refills_at_the_configured_rate() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert_eq!(header, "\"default\";q=2;w=1");
+    assert_eq!(header, "\"default\";q=600;w=60", "the sustained quota");
 }
 
 #[tokio::test]

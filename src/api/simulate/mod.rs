@@ -12,13 +12,16 @@ mod miss;
 mod plan;
 pub mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use self::{
     engine::EnginePool,
     miss::Miss,
     plan::Plan,
-    wire::{Catalogue, SimulateRequest, SimulateResponse, SimulationMeta},
+    wire::{
+        Catalogue, EventsResponse, SimulateRequest, SimulateRequestDoc, SimulateResponse,
+        SimulationMeta,
+    },
 };
 use super::{
     ApiTags,
@@ -26,6 +29,7 @@ use super::{
     auth,
     context::RequestContext,
     error::{ApiError, Capacity, Problem, ProblemBody, ProblemCode, doc},
+    etag,
     idempotency::IdempotencyKey,
     json::{RenderedJson, Validated, splice_object},
     model::EventView,
@@ -182,18 +186,32 @@ impl SimulateApi {
 #[OpenApi(tag = "ApiTags::Simulation")]
 impl SimulateApi {
     /// List the built-in sample matches.
-    #[oai(path = "/api/events", method = "get")]
+    ///
+    /// The list changes only with a new version of the service: it has an `ETag`, and a
+    /// request whose `If-None-Match` names it gets a 304.
+    #[oai(path = "/api/events", method = "get", operation_id = "listEvents")]
     async fn events(
         &self,
         req: &Request,
-    ) -> Result<Json<Catalogue>, ApiError<{ doc::BASE | doc::RATE_LIMITED }>> {
+    ) -> Result<EventsResponse, ApiError<{ doc::BASE | doc::RATE_LIMITED }>> {
+        static CATALOGUE: LazyLock<(String, String)> = LazyLock::new(|| {
+            let events = catalogue::EVENTS
+                .iter()
+                .map(wire::catalogue_entry)
+                .collect();
+            let json = Catalogue { events }.to_json_string();
+            (etag::of(&json), json)
+        });
         let slot = auth::optional_actor_slot(&self.settings, req);
         admission::admit(req, &self.settings, &self.store, &slot, true, None).await?;
-        let events = catalogue::EVENTS
-            .iter()
-            .map(wire::catalogue_entry)
-            .collect();
-        Ok(Json(Catalogue { events }))
+        let (tag, json) = &*CATALOGUE;
+        if etag::not_modified(req, tag) {
+            return Ok(EventsResponse::NotModified(tag.clone()));
+        }
+        Ok(EventsResponse::Ok(
+            RenderedJson::new(json.clone()),
+            tag.clone(),
+        ))
     }
 
     /// Simulate a match (or fetch the identical simulation from the cache).
@@ -202,7 +220,7 @@ impl SimulateApi {
     /// draw band, with Wilson intervals, the closed form, expected-score statistics, three
     /// scenarios, an uncertainty score and a plain-language explanation. A computed result
     /// costs `SIMULATION_COST` tokens; a cache hit is free.
-    #[oai(path = "/api/simulate", method = "post")]
+    #[oai(path = "/api/simulate", method = "post", operation_id = "simulate")]
     async fn simulate(
         &self,
         req: &Request,
@@ -211,9 +229,9 @@ impl SimulateApi {
         /// (`X-Idempotency-Key` is accepted too).
         #[oai(name = "Idempotency-Key")]
         key: IdempotencyKey,
-        body: Json<Validated<SimulateRequest>>,
+        body: Json<Validated<SimulateRequest, SimulateRequestDoc>>,
     ) -> Result<SimulateResponse, SimError> {
-        let outcome = self.serve(req, key, body.0.0).await;
+        let outcome = self.serve(req, key, body.0.into_inner()).await;
         if outcome.is_err() {
             // RFC 9211 on every answer: an error was not served from the cache.
             RequestContext::of(req).note_header("cache-status", CacheStatus::MISS.into());

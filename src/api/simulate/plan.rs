@@ -2,7 +2,10 @@
 //! match (from the catalogue or inline), iterations, the seed (picked by the server when
 //! absent) and the fingerprint.
 
-use super::{SimError, wire::SimulateRequest};
+use super::{
+    SimError,
+    wire::{MAX_SEED, SimulateRequest},
+};
 use crate::{
     api::error::ApiError,
     config::Settings,
@@ -72,8 +75,14 @@ impl Plan {
             }
         };
         let (seed, seed_supplied) = match request.seed {
+            Some(seed) if seed > MAX_SEED => {
+                return Err(ApiError::invalid(format!(
+                    "seed: must be from 0 to {MAX_SEED} (2^53 - 1, so every client can send it back exactly)"
+                )));
+            }
             Some(seed) => (seed, true),
-            None => (uuid::Uuid::new_v4().as_u64_pair().0, false),
+            // Random bits below 2^53: a browser shows the seed it can send back.
+            None => (uuid::Uuid::new_v4().as_u64_pair().0 & MAX_SEED, false),
         };
         Ok(Plan {
             fingerprint: fingerprint(&matchup, iterations, seed),

@@ -2,7 +2,7 @@
 //! request, the result and its metadata, the catalogue. Request types derive both `Object`
 //! (the document) and `Deserialize` (parsing that names the failing field, see `api::json`).
 
-use poem_openapi::{ApiResponse, Enum, Object, types::Example};
+use poem_openapi::{ApiResponse, Enum, Object, Union, types::Example};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -45,8 +45,10 @@ pub struct EventInput {
     pub away_rating: f64,
     /// Elo points added to the home side, 0–300 (default 100).
     #[oai(validator(minimum(value = "0"), maximum(value = "300")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub home_advantage: Option<f64>,
     /// The sport (default `football`, the only one the model is calibrated for).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sport: Option<Sport>,
 }
 
@@ -66,31 +68,95 @@ impl Sport {
     }
 }
 
-/// Exactly one of `event_id` (from `GET /api/events`) or `event` (inline).
-#[derive(Debug, Clone, Object, Deserialize, Serialize)]
-#[oai(deny_unknown_fields, example)]
+/// The largest seed: 2^53 − 1, the largest integer a JSON number keeps exactly in every
+/// client (JavaScript's `Number.MAX_SAFE_INTEGER`), so any seed can be sent back as shown.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// A simulation request as parsed: exactly one of `event_id` or `event` (checked by the
+/// plan). The document describes it as two schemas ([`SimulateRequestDoc`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
-    /// A catalogue id such as `demo_001`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// An inline match.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<EventInput>,
-    /// Monte Carlo iterations, from 100 to `MAX_ITERATIONS` (default 10 000).
-    #[oai(validator(minimum(value = "100")))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iterations: Option<u32>,
-    /// Seed of the random stream. Omitted: the server picks one and returns it. The same
-    /// inputs and seed always give bit-identical numbers, and are served from the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
 }
 
-impl Example for SimulateRequest {
-    fn example() -> Self {
-        Self {
-            event_id: Some("demo_001".into()),
-            event: None,
-            iterations: Some(10_000),
-            seed: Some(42),
-        }
+/// A catalogue match by id.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct CatalogueSimulation {
+    /// A catalogue id such as `demo_001` (`GET /api/events` lists them).
+    pub event_id: String,
+    /// Monte Carlo iterations, from 100 to `MAX_ITERATIONS` (default 10 000).
+    #[oai(validator(minimum(value = "100")))]
+    pub iterations: Option<u32>,
+    /// Seed of the random stream, 0 to 2^53 − 1. Omitted: the server picks one and returns
+    /// it. The same inputs and seed always give bit-identical numbers, and are served from
+    /// the cache.
+    pub seed: Option<u64>,
+}
+
+/// A match described inline.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct InlineSimulation {
+    pub event: EventInput,
+    /// Monte Carlo iterations, from 100 to `MAX_ITERATIONS` (default 10 000).
+    #[oai(validator(minimum(value = "100")))]
+    pub iterations: Option<u32>,
+    /// Seed of the random stream, 0 to 2^53 − 1. Omitted: the server picks one and returns
+    /// it. The same inputs and seed always give bit-identical numbers, and are served from
+    /// the cache.
+    pub seed: Option<u64>,
+}
+
+/// A simulation request: a catalogue match (`event_id`) or an inline match (`event`).
+#[derive(Debug, Clone, Union)]
+#[oai(one_of, rename = "SimulateRequest")]
+pub enum SimulateRequestDoc {
+    Catalogue(CatalogueSimulation),
+    Inline(InlineSimulation),
+}
+
+impl SimulateRequest {
+    /// The two examples of the document: a catalogue match and the same match inline.
+    pub fn examples() -> [(&'static str, &'static str, Self); 2] {
+        let event = catalogue::find("demo_001").expect("demo_001 is in the catalogue");
+        [
+            (
+                "catalogue",
+                "A catalogue match by id",
+                Self {
+                    event_id: Some(event.id.into()),
+                    event: None,
+                    iterations: Some(10_000),
+                    seed: Some(42),
+                },
+            ),
+            (
+                "inline",
+                "The same match described inline (same fingerprint, same numbers)",
+                Self {
+                    event_id: None,
+                    event: Some(EventInput {
+                        home_team: event.home_team.into(),
+                        away_team: event.away_team.into(),
+                        home_rating: event.home_rating,
+                        away_rating: event.away_rating,
+                        home_advantage: Some(event.home_advantage),
+                        sport: Some(Sport::Football),
+                    }),
+                    iterations: Some(10_000),
+                    seed: Some(42),
+                },
+            ),
+        ]
     }
 }
 
@@ -166,6 +232,21 @@ pub enum SimulateResponse {
         #[oai(header = "Cache-Status")]
         String,
     ),
+}
+
+#[derive(ApiResponse)]
+pub enum EventsResponse {
+    /// The catalogue.
+    #[oai(status = 200)]
+    Ok(
+        RenderedJson<Catalogue>,
+        /// Changes only with the service's version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// The catalogue is the one whose `ETag` was sent in `If-None-Match`.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 /// A catalogue match.

@@ -1,27 +1,22 @@
 //! The OpenAPI document as served, and the Swagger UI page built from it.
 //!
-//! poem-openapi derives most of the document from the types. A few rules live in code the
-//! derive cannot see, and are added here so the document states every rule the service
-//! enforces (clients and fuzzers can then trust it): bodies refuse unknown fields, a
-//! simulation names exactly one of `event_id` or `event`, `iterations` is capped by
-//! `MAX_ITERATIONS`, and `seed` is an unsigned 64-bit integer. The same document gives each
-//! path's template (the route label of logs and metrics) and methods (the `Allow` header of
-//! a 405).
+//! poem-openapi derives most of the document from the types. What the derive cannot say is
+//! added afterwards: the rules the service enforces in code (`rules`), so clients and fuzzers
+//! can trust the document, the forms client generators expect (`rules`), and the response
+//! headers and examples (`headers`, `examples`). The same document gives each path's
+//! template (the route label of logs and metrics), its methods (the `Allow` header of a 405)
+//! and its protection (checked by the gate before anything else).
+
+mod examples;
+mod headers;
+mod rules;
 
 use std::collections::HashMap;
 
 use poem_openapi::{OpenApi, OpenApiService, Webhook};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{api::admin::MAX_GRANT, config::Settings};
-
-/// Request bodies that refuse unknown fields (`deny_unknown_fields` on their types).
-const CLOSED_SCHEMAS: [&str; 4] = [
-    "SimulateRequest",
-    "EventInput",
-    "GrantRequest",
-    "ApiKeyRequest",
-];
+use crate::config::Settings;
 
 /// Who may call an operation, from the security requirements the document states for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +95,9 @@ pub fn build<T: OpenApi, W: Webhook>(
 ) -> Document {
     let generated = service.spec();
     let mut doc: Value = serde_json::from_str(&generated).expect("poem-openapi emits JSON");
-    refine(&mut doc, settings);
+    rules::apply(&mut doc, settings);
+    headers::apply(&mut doc);
+    examples::apply(&mut doc);
     let json = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
     let swagger_html = service.swagger_ui_html().replace(&generated, &json);
     let paths = doc["paths"]
@@ -139,48 +136,6 @@ pub fn build<T: OpenApi, W: Webhook>(
     }
 }
 
-fn refine(doc: &mut Value, settings: &Settings) {
-    let schemas = &mut doc["components"]["schemas"];
-    // The bound the handler enforces, from its one definition.
-    if let Some(amount) = schemas
-        .pointer_mut("/GrantRequest/properties/amount")
-        .and_then(Value::as_object_mut)
-    {
-        amount.insert("maximum".into(), json!(MAX_GRANT as f64));
-    }
-    for name in CLOSED_SCHEMAS {
-        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
-            schema.insert("additionalProperties".into(), Value::Bool(false));
-        }
-    }
-    if let Some(request) = schemas
-        .get_mut("SimulateRequest")
-        .and_then(Value::as_object_mut)
-    {
-        request.insert(
-            "oneOf".into(),
-            json!([{ "required": ["event_id"] }, { "required": ["event"] }]),
-        );
-        if let Some(iterations) = request
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("iterations"))
-            .and_then(Value::as_object_mut)
-        {
-            iterations.insert("maximum".into(), json!(settings.max_iterations));
-        }
-        // `format: uint64` alone does not bound the value for every client; the exact
-        // bounds do (written as integers, which an f64 validator could not).
-        if let Some(seed) = request
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("seed"))
-            .and_then(Value::as_object_mut)
-        {
-            seed.insert("minimum".into(), json!(0));
-            seed.insert("maximum".into(), json!(u64::MAX));
-        }
-    }
-}
-
 /// A path with every parameter segment replaced by `{}`, so an OpenAPI template
 /// (`/x/{key_id}`) and the route pattern poem reports for it (`/x/:param0`) agree.
 pub fn shape_of(path: &str) -> String {
@@ -198,6 +153,8 @@ pub fn shape_of(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
