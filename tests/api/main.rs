@@ -1,5 +1,6 @@
 //! Integration tests: the real application against a real Redis (see `helpers`).
 
+mod clients;
 mod contract;
 mod edge;
 mod errors;
