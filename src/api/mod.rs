@@ -22,6 +22,7 @@ pub mod model;
 pub mod problem;
 pub mod problems;
 pub mod simulate;
+pub mod simulations;
 pub mod system;
 pub mod tokens;
 
@@ -61,12 +62,17 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub engine: simulate::engine::EnginePool,
+    pub local: simulate::local::LocalResults,
 }
 
 impl AppState {
     pub fn new(settings: Settings, store: Store) -> Self {
         Self {
             engine: simulate::engine::EnginePool::new(settings.engine_queue_max),
+            local: simulate::local::LocalResults::new(
+                settings.local_cache_bytes,
+                std::time::Duration::from_secs(settings.cache_ttl_seconds),
+            ),
             settings: Arc::new(settings),
             store,
         }
@@ -79,6 +85,7 @@ type Apis = (
     admin::AdminApi,
     system::SystemApi,
     problems::ProblemsApi,
+    simulations::SimulationsApi,
 );
 
 /// The OpenAPI service: operations plus the document describing them.
@@ -88,6 +95,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             settings: state.settings.clone(),
             store: state.store.clone(),
             engine: state.engine.clone(),
+            local: state.local.clone(),
         },
         tokens::TokensApi {
             settings: state.settings.clone(),
@@ -102,6 +110,11 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             store: state.store.clone(),
         },
         problems::ProblemsApi,
+        simulations::SimulationsApi {
+            settings: state.settings.clone(),
+            store: state.store.clone(),
+            local: state.local.clone(),
+        },
     );
     OpenApiService::new(apis, "Trickster Oracle API", system::VERSION)
         .description(include_str!("../../docs/api-description.md"))

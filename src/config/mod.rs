@@ -107,6 +107,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     pub cache_ttl_seconds: u64,
     pub cache_wait: Duration,
+    /// Bytes of recent results each instance keeps in memory (`LOCAL_CACHE_BYTES`, 0 = none).
+    pub local_cache_bytes: u64,
     pub idempotency_ttl_seconds: u64,
     pub idempotency_lease_seconds: u64,
     /// Live idempotency records one caller may hold (`IDEMPOTENCY_MAX_KEYS`).
@@ -342,6 +344,7 @@ impl Settings {
             rate_limit_burst: src.number("RATE_LIMIT_BURST", 15, 1, 1_000_000),
             cache_ttl_seconds: src.number("CACHE_TTL_SECONDS", 3_600, 1, 31_536_000),
             cache_wait: millis(src.number("CACHE_WAIT_MS", 10_000, 0, 120_000)),
+            local_cache_bytes: src.number("LOCAL_CACHE_BYTES", 64 << 20, 0, 16 << 30),
             idempotency_ttl_seconds: src.number("IDEMPOTENCY_TTL_SECONDS", 86_400, 1, 31_536_000),
             idempotency_lease_seconds: src.number("IDEMPOTENCY_LEASE_SECONDS", 60, 1, 3_600),
             idempotency_max_keys: src.number("IDEMPOTENCY_MAX_KEYS", 1_000, 1, 1_000_000),

@@ -8,6 +8,7 @@ mod exactly_once;
 mod fault;
 mod helpers;
 mod proxy;
+mod results;
 mod scripts;
 mod simulate;
 mod startup;

@@ -30,6 +30,8 @@ struct Rules {
     lost: AtomicUsize,
     /// Delay before every reply, ms.
     delay_ms: AtomicU64,
+    /// Every command seen, in order.
+    seen: Mutex<Vec<Vec<u8>>>,
 }
 
 pub struct RedisProxy {
@@ -58,6 +60,14 @@ impl RedisProxy {
     /// The reply of the next command whose bytes contain `pattern` is lost.
     pub fn lose_next_reply_to(&self, pattern: &str) {
         *self.rules.lose_next.lock().unwrap() = Some(pattern.as_bytes().to_vec());
+    }
+
+    /// The commands seen since the last call, as text.
+    pub fn take_commands(&self) -> Vec<String> {
+        std::mem::take(&mut *self.rules.seen.lock().unwrap())
+            .into_iter()
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .collect()
     }
 
     pub fn replies_lost(&self) -> usize {
@@ -130,6 +140,7 @@ async fn relay(client: TcpStream, server: TcpStream, rules: Arc<Rules>) {
                         hit
                     };
                     fates.lock().unwrap().push_back(lose);
+                    rules.seen.lock().unwrap().push(command.clone());
                     if server_write.write_all(&command).await.is_err() {
                         return;
                     }

@@ -9,10 +9,13 @@
 
 use std::{sync::Arc, time::Duration};
 
+use poem_openapi::types::ToJSON;
+
 use super::{
     CacheStatus, SimError, SimulateResponse,
     charge::{Charge, Failure, Held},
     engine::EngineTicket,
+    local::{Cached, LocalResults},
     plan::Plan,
     result,
 };
@@ -21,6 +24,7 @@ use crate::{
         context::RequestContext,
         error::{ApiError, ProblemCode},
         json::RenderedJson,
+        model::EventView,
     },
     config::Settings,
     store::{
@@ -52,6 +56,7 @@ pub(super) struct Miss {
     pub actor: String,
     pub claim: Option<IdempotencyClaim>,
     pub engine: EngineTicket,
+    pub local: LocalResults,
 }
 
 impl Miss {
@@ -83,19 +88,28 @@ impl Miss {
         };
 
         let (outcome, held) = match fetched {
-            Ok(Fetched::Computed(json, Computed { held, engine_ms })) => {
-                let cost = Some((charge.cost(), engine_ms));
-                let body = result(&self.ctx, &self.plan, &json, cost);
-                (body.map(|b| (b, CacheStatus::Stored)), held)
+            Ok(fetched) => {
+                let (stored, status, held, cost) = match fetched {
+                    Fetched::Computed(stored, Computed { held, engine_ms }) => (
+                        stored,
+                        CacheStatus::Stored,
+                        held,
+                        Some((charge.cost(), engine_ms)),
+                    ),
+                    Fetched::Hit(stored) => (stored, CacheStatus::Hit, Held::Nothing, None),
+                    Fetched::Collapsed(stored) => {
+                        (stored, CacheStatus::Collapsed, Held::Nothing, None)
+                    }
+                };
+                self.local.insert(&self.plan.fingerprint, &stored);
+                let body = Cached::decode(&stored)
+                    .ok_or_else(|| {
+                        tracing::error!("a cached result is not an event and numbers");
+                        ApiError::internal()
+                    })
+                    .and_then(|cached| result(&self.ctx, &self.plan, cached.numbers, cost));
+                (body.map(|b| (b, status)), held)
             }
-            Ok(Fetched::Hit(json)) => (
-                result(&self.ctx, &self.plan, &json, None).map(|b| (b, CacheStatus::Hit)),
-                Held::Nothing,
-            ),
-            Ok(Fetched::Collapsed(json)) => (
-                result(&self.ctx, &self.plan, &json, None).map(|b| (b, CacheStatus::Collapsed)),
-                Held::Nothing,
-            ),
             Err(Failure { error, held }) => (Err(error), held),
         };
         let hold = charge.end(held, outcome.is_ok());
@@ -135,11 +149,20 @@ impl Miss {
         Ok(Fetched::Computed(json, computed))
     }
 
-    /// Holds the cost, then computes; a failure says what it may have held.
+    /// Holds the cost, then computes; the result as the cache keeps it. A failure says what
+    /// it may have held.
     async fn compute(&self, charge: &Charge<'_>) -> Result<(String, Computed), Failure> {
         let held = charge.take(&self.store).await?;
         match self.engine.run(&self.plan).await {
-            Ok((json, engine_ms)) => Ok((json, Computed { held, engine_ms })),
+            Ok((numbers, engine_ms)) => {
+                let event = EventView::new(&self.plan.matchup, None).to_json_string();
+                let stored = Cached {
+                    event: &event,
+                    numbers: &numbers,
+                }
+                .encode();
+                Ok((stored, Computed { held, engine_ms }))
+            }
             Err(error) => Err(Failure { error, held }),
         }
     }
