@@ -1,7 +1,10 @@
 //! Prometheus metrics: one process-wide recorder, rendered by `GET /metrics`.
 //!
-//! Names and labels are kept to a small, bounded set (routes are path *patterns*, never raw
-//! paths) so the series count cannot grow with traffic.
+//! Every name starts with `trickster_` and has a `# HELP` line ([`NAMES`], the one list the
+//! operations docs, the dashboard and the alert rules are checked against). Labels come from
+//! closed sets: routes are the document's path templates (else `unmatched`), methods the
+//! standard ones (else `other`), scripts and outcomes fixed names — so the number of series
+//! cannot grow with traffic. Process metrics are read from `/proc` when rendering.
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -14,17 +17,122 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Every metric the service exports, with its help text.
+pub const NAMES: [(&str, &str); 21] = [
+    (
+        "trickster_build_info",
+        "Always 1; the labels name the version, commit and model version.",
+    ),
+    (
+        "trickster_http_requests_total",
+        "HTTP requests answered, by method, route template and status.",
+    ),
+    (
+        "trickster_http_request_duration_seconds",
+        "Time to answer an HTTP request, by method, route template and status.",
+    ),
+    (
+        "trickster_http_requests_in_flight",
+        "HTTP requests being handled now (probes aside).",
+    ),
+    (
+        "trickster_overloaded_total",
+        "Requests refused with 503 overloaded, by the limit reached (in_flight, engine_queue).",
+    ),
+    (
+        "trickster_simulation_cache_total",
+        "Simulations by where their numbers came from: hit, collapsed (waited for another request), miss (computed).",
+    ),
+    (
+        "trickster_engine_duration_seconds",
+        "Engine time of one computed simulation.",
+    ),
+    (
+        "trickster_engine_iterations_total",
+        "Monte Carlo iterations computed.",
+    ),
+    (
+        "trickster_engine_queue_depth",
+        "Simulations holding a place in the engine queue (running or waiting).",
+    ),
+    (
+        "trickster_engine_queue_wait_seconds",
+        "Time a simulation waited for an engine thread.",
+    ),
+    (
+        "trickster_ledger_tokens_total",
+        "Tokens moved by the ledger, by kind: spend, refund (a failed request), release (a hold whose request never finished, after its lease), grant.",
+    ),
+    (
+        "trickster_rate_limited_total",
+        "Requests refused with 429 by the rate limit.",
+    ),
+    (
+        "trickster_redis_errors_total",
+        "Redis calls that failed or timed out, by operation (a script name, or command).",
+    ),
+    (
+        "trickster_redis_script_duration_seconds",
+        "Time of one Redis script call, by script.",
+    ),
+    (
+        "trickster_redis_up",
+        "1 when the last Redis call of this instance succeeded, 0 when it failed.",
+    ),
+    (
+        "trickster_process_cpu_seconds_total",
+        "CPU time of the process, user and system.",
+    ),
+    (
+        "trickster_process_resident_memory_bytes",
+        "Resident memory of the process.",
+    ),
+    (
+        "trickster_process_open_fds",
+        "Open file descriptors of the process.",
+    ),
+    (
+        "trickster_process_start_time_seconds",
+        "When the process started, seconds since the epoch.",
+    ),
+    (
+        "trickster_process_max_fds",
+        "The process's limit on open file descriptors.",
+    ),
+    (
+        "trickster_info_local_cache_bytes",
+        "Size limit of this instance's copy of recent results.",
+    ),
+];
+
 /// Installs the recorder once per process and returns the handle used for rendering.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .and_then(PrometheusBuilder::install_recorder)
-            .expect("a Prometheus recorder can be installed once per process")
+            .expect("a Prometheus recorder can be installed once per process");
+        for (name, help) in NAMES {
+            metrics::describe_counter!(name, help);
+        }
+        handle
     })
 }
 
+/// Identifies the build in `trickster_build_info`, and the size of the local copy.
+pub fn describe_build(version: &str, commit: &str, model_version: &str, local_cache_bytes: u64) {
+    metrics::gauge!(
+        "trickster_build_info",
+        "version" => version.to_owned(),
+        "commit" => commit.to_owned(),
+        "model_version" => model_version.to_owned(),
+    )
+    .set(1.0);
+    metrics::gauge!("trickster_info_local_cache_bytes").set(local_cache_bytes as f64);
+}
+
 pub fn render() -> String {
+    process::record();
     handle().render()
 }
 
@@ -55,46 +163,148 @@ pub fn record_request(method: &poem::http::Method, route: &str, status: u16, ela
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
-}
-
-pub fn record_script(script: &'static str, elapsed: Duration) {
-    metrics::histogram!("redis_script_duration_seconds", "script" => script)
+    metrics::counter!("trickster_http_requests_total", &labels).increment(1);
+    metrics::histogram!("trickster_http_request_duration_seconds", &labels)
         .record(elapsed.as_secs_f64());
-}
-
-pub fn record_redis_error(operation: &'static str) {
-    metrics::counter!("redis_errors_total", "operation" => operation).increment(1);
-}
-
-pub fn record_cache(outcome: &'static str) {
-    metrics::counter!("simulation_cache_total", "outcome" => outcome).increment(1);
-}
-
-pub fn record_engine(iterations: u32, elapsed: Duration) {
-    metrics::histogram!("engine_duration_seconds").record(elapsed.as_secs_f64());
-    metrics::counter!("engine_iterations_total").increment(u64::from(iterations));
-}
-
-pub fn record_overloaded(limit: &'static str) {
-    metrics::counter!("overloaded_total", "limit" => limit).increment(1);
-}
-
-pub fn record_rate_limited() {
-    metrics::counter!("rate_limit_denied_total").increment(1);
-}
-
-pub fn record_tokens(kind: &'static str, amount: i64) {
-    metrics::counter!("tokens_total", "kind" => kind).increment(amount.unsigned_abs());
-}
-
-/// Simulations holding a place in the engine queue (running or waiting).
-pub fn set_engine_queue_depth(depth: usize) {
-    metrics::gauge!("engine_queue_depth").set(depth as f64);
 }
 
 /// Requests being handled (probes aside).
 pub fn set_requests_in_flight(count: usize) {
-    metrics::gauge!("http_requests_in_flight").set(count as f64);
+    metrics::gauge!("trickster_http_requests_in_flight").set(count as f64);
+}
+
+pub fn record_overloaded(limit: &'static str) {
+    metrics::counter!("trickster_overloaded_total", "limit" => limit).increment(1);
+}
+
+pub fn record_script(script: &'static str, elapsed: Duration) {
+    metrics::histogram!("trickster_redis_script_duration_seconds", "script" => script)
+        .record(elapsed.as_secs_f64());
+}
+
+/// The outcome of a Redis call: errors are counted, and the connection state follows.
+pub fn record_redis(operation: &'static str, ok: bool) {
+    metrics::gauge!("trickster_redis_up").set(if ok { 1.0 } else { 0.0 });
+    if !ok {
+        metrics::counter!("trickster_redis_errors_total", "operation" => operation).increment(1);
+    }
+}
+
+pub fn record_cache(outcome: &'static str) {
+    metrics::counter!("trickster_simulation_cache_total", "outcome" => outcome).increment(1);
+}
+
+pub fn record_engine(iterations: u32, elapsed: Duration) {
+    metrics::histogram!("trickster_engine_duration_seconds").record(elapsed.as_secs_f64());
+    metrics::counter!("trickster_engine_iterations_total").increment(u64::from(iterations));
+}
+
+/// Simulations holding a place in the engine queue (running or waiting).
+pub fn set_engine_queue_depth(depth: usize) {
+    metrics::gauge!("trickster_engine_queue_depth").set(depth as f64);
+}
+
+pub fn record_engine_wait(waited: Duration) {
+    metrics::histogram!("trickster_engine_queue_wait_seconds").record(waited.as_secs_f64());
+}
+
+pub fn record_rate_limited() {
+    metrics::counter!("trickster_rate_limited_total").increment(1);
+}
+
+pub fn record_tokens(kind: &'static str, amount: i64) {
+    metrics::counter!("trickster_ledger_tokens_total", "kind" => kind)
+        .increment(amount.unsigned_abs());
+}
+
+/// The process's own figures, from `/proc` (Linux); elsewhere they are simply absent.
+mod process {
+    use std::fs;
+
+    /// Clock ticks per second of `/proc/<pid>/stat` times (`USER_HZ`, 100 on Linux for every
+    /// architecture the service ships for).
+    const TICKS_PER_SECOND: f64 = 100.0;
+
+    pub fn record() {
+        if let Some((cpu, start)) = cpu_and_start() {
+            metrics::gauge!("trickster_process_cpu_seconds_total").set(cpu);
+            metrics::gauge!("trickster_process_start_time_seconds").set(start);
+        }
+        if let Some(rss) = resident_bytes() {
+            metrics::gauge!("trickster_process_resident_memory_bytes").set(rss);
+        }
+        if let Ok(fds) = fs::read_dir("/proc/self/fd") {
+            metrics::gauge!("trickster_process_open_fds").set(fds.count() as f64);
+        }
+        if let Some(max) = max_fds() {
+            metrics::gauge!("trickster_process_max_fds").set(max);
+        }
+    }
+
+    /// CPU seconds (user + system) and the start time in seconds since the epoch.
+    fn cpu_and_start() -> Option<(f64, f64)> {
+        let stat = fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+        // utime, stime and starttime are fields 14, 15 and 22 of the line; 3 is fields[0].
+        let cpu = (ticks(11)? + ticks(12)?) / TICKS_PER_SECOND;
+        let started_after_boot = ticks(19)? / TICKS_PER_SECOND;
+        let boot = fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|line| line.strip_prefix("btime "))?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+        Some((cpu, boot + started_after_boot))
+    }
+
+    fn resident_bytes() -> Option<f64> {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+        Some(kib * 1024.0)
+    }
+
+    fn max_fds() -> Option<f64> {
+        let limits = fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse::<f64>().ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_process_reads_its_own_figures() {
+            let (cpu, start) = super::cpu_and_start().expect("/proc/self/stat");
+            assert!(cpu >= 0.0);
+            assert!(start > 1.6e9, "{start}");
+            assert!(super::resident_bytes().unwrap() > 1e6);
+            assert!(super::max_fds().unwrap() >= 64.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_named_once_with_the_prefix_and_help() {
+        let mut names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), NAMES.len());
+        for (name, help) in NAMES {
+            assert!(name.starts_with("trickster_"), "{name}");
+            assert!(help.ends_with('.'), "{name}: {help}");
+        }
+    }
 }

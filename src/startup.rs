@@ -37,6 +37,12 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = Store::new(&settings)?;
         crate::metrics::handle();
+        crate::metrics::describe_build(
+            crate::api::system::VERSION,
+            &settings.build_commit,
+            crate::domain::engine::MODEL_VERSION,
+            settings.local_cache_bytes,
+        );
         let bind = settings.bind_address();
         let bind_error = |source| StartupError::Bind {
             address: bind.clone(),

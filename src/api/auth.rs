@@ -58,7 +58,8 @@ pub fn is_valid_actor(actor: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
-fn bearer(req: &Request) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(req: &Request) -> Option<&str> {
     let value = req.header("authorization")?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

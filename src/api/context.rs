@@ -10,12 +10,16 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use poem::Request;
 
+use super::trace::TraceContext;
+
 /// The request being served.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     pub request_id: String,
     /// The request path (a problem's `instance`).
     pub path: String,
+    /// The request's place in a distributed trace.
+    pub trace: TraceContext,
     facts: Arc<Mutex<Facts>>,
 }
 
@@ -29,10 +33,11 @@ pub struct Facts {
 }
 
 impl RequestContext {
-    pub fn new(request_id: String, path: String) -> Self {
+    pub fn new(request_id: String, path: String, trace: TraceContext) -> Self {
         Self {
             request_id,
             path,
+            trace,
             facts: Arc::default(),
         }
     }

@@ -26,6 +26,7 @@ use super::{
     context::RequestContext,
     document::{PathInfo, shape_of},
     error::{ApiError, Capacity, Problem, ProblemCode},
+    trace::TraceContext,
 };
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -53,6 +54,10 @@ pub struct RequestEnvelope {
     pub max_in_flight: usize,
     /// The document's paths by shape: route labels and the `Allow` header of a 405.
     pub paths: Arc<HashMap<String, PathInfo>>,
+    /// This instance's name, in every access line.
+    pub instance: Arc<str>,
+    /// Proxies whose `X-Forwarded-For` entries are believed (the client address logged).
+    pub trusted_proxy_hops: usize,
 }
 
 impl<E: Endpoint> Middleware<E> for RequestEnvelope {
@@ -148,6 +153,9 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             headers.insert(REQUEST_ID_HEADER, value);
         }
+        if let Ok(value) = HeaderValue::from_str(&ctx.trace.header()) {
+            headers.insert("traceparent", value);
+        }
         let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
         if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms:.2}")) {
             headers.insert("server-timing", value);
@@ -181,16 +189,23 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             .filter(|v| is_valid_request_id(v))
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let trace = TraceContext::from_header(req.header("traceparent"));
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        // Level ERROR so the span (and its request id) is kept whatever LOG_LEVEL filters:
-        // a warning logged inside a request must still name the request.
+        let client = super::auth::client_address(self.envelope.trusted_proxy_hops, &req)
+            .map(|ip| ip.to_string());
+        let user_agent: Option<String> = req
+            .header("user-agent")
+            .map(|ua| ua.chars().take(200).collect());
+        // Level ERROR so the span (and its ids) is kept whatever LOG_LEVEL filters: a warning
+        // logged inside a request must still name the request.
         let span = tracing::error_span!(
             "request",
             request_id = %request_id,
+            trace_id = %trace.trace_id,
             method = %method,
         );
-        let ctx = RequestContext::new(request_id, path);
+        let ctx = RequestContext::new(request_id, path, trace);
         req.extensions_mut().insert(ctx.clone());
 
         let response = self.respond(req).instrument(span).await;
@@ -199,21 +214,66 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
         let elapsed = started.elapsed();
         let route = self.route(&response);
         let status = response.status().as_u16();
-        let facts = ctx.facts();
         crate::metrics::record_request(&method, &route, status, elapsed);
-        tracing::info!(
-            target: "access",
-            request_id = %ctx.request_id,
-            method = %method,
-            route = %route,
-            path = %ctx.path,
+        let line = AccessLine {
+            ctx: &ctx,
+            instance: &self.envelope.instance,
+            method: method.as_str(),
+            route: &route,
             status,
-            latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
-            actor = facts.actor.as_deref(),
-            cache_hit = facts.cache_hit,
-            "request completed"
-        );
+            latency_ms: (elapsed.as_secs_f64() * 1e6).round() / 1000.0,
+            client: client.as_deref(),
+            user_agent: user_agent.as_deref(),
+        };
+        line.log();
         Ok(response)
+    }
+}
+
+/// One access-log line: a request's id, trace, route, outcome and caller.
+struct AccessLine<'a> {
+    ctx: &'a RequestContext,
+    instance: &'a str,
+    method: &'a str,
+    route: &'a str,
+    status: u16,
+    latency_ms: f64,
+    client: Option<&'a str>,
+    user_agent: Option<&'a str>,
+}
+
+impl AccessLine<'_> {
+    /// Logs the line: at debug for a successful probe (a load balancer asks every second and
+    /// would fill the log), else at info.
+    fn log(&self) {
+        let facts = self.ctx.facts();
+        macro_rules! access {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "access",
+                    $level,
+                    request_id = %self.ctx.request_id,
+                    trace_id = %self.ctx.trace.trace_id,
+                    instance = self.instance,
+                    method = self.method,
+                    route = self.route,
+                    path = %self.ctx.path,
+                    status = self.status,
+                    latency_ms = self.latency_ms,
+                    client = self.client,
+                    user_agent = self.user_agent,
+                    actor = facts.actor.as_deref(),
+                    cache_hit = facts.cache_hit,
+                    "request completed"
+                )
+            };
+        }
+        let probe = matches!(self.route, "/health" | "/ready") && self.status < 500;
+        if probe {
+            access!(tracing::Level::DEBUG);
+        } else {
+            access!(tracing::Level::INFO);
+        }
     }
 }
 
@@ -303,6 +363,8 @@ mod tests {
             in_flight: Arc::new(Semaphore::new(8)),
             max_in_flight: 8,
             paths: Arc::default(),
+            instance: Arc::from("test"),
+            trusted_proxy_hops: 0,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod simulate;
 pub mod simulations;
 pub mod system;
 pub mod tokens;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -163,6 +164,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
             )),
             max_in_flight: state.settings.http.max_in_flight,
             paths: Arc::new(document.paths),
+            instance: Arc::from(state.settings.instance.as_str()),
+            trusted_proxy_hops: state.settings.trusted_proxy_hops,
         })
 }
 

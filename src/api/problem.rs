@@ -7,7 +7,7 @@
 use poem::http::StatusCode;
 use poem_openapi::{Enum, Object, types::ToJSON};
 
-use super::context::RequestContext;
+use super::{context::RequestContext, trace::TraceContext};
 
 /// What went wrong, as a stable machine-readable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -281,6 +281,8 @@ pub struct ProblemBody {
     pub code: ProblemCode,
     /// The request id (also in the `X-Request-ID` header and the service log).
     pub request_id: String,
+    /// The W3C trace id of the request (also in `traceparent` and the service log).
+    pub trace_id: String,
     /// Tokens this request needs (`insufficient_tokens`).
     #[oai(skip_serializing_if_is_none)]
     pub required: Option<i64>,
@@ -304,6 +306,9 @@ impl poem_openapi::types::Example for ProblemBody {
         problem.body(&RequestContext::new(
             "6f1c8a52-3f0e-4c1d-9a7b-2d4e5f607182".into(),
             "/api/simulate".into(),
+            TraceContext::from_header(Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )),
         ))
     }
 }
@@ -341,6 +346,7 @@ impl Problem {
             instance: ctx.path.clone(),
             code: self.code,
             request_id: ctx.request_id.clone(),
+            trace_id: ctx.trace.trace_id.clone(),
             required: self.required,
             available: self.available,
             retry_after_seconds: self.retry_after,

@@ -205,8 +205,20 @@ impl SystemApi {
     }
 
     /// Prometheus metrics in the text exposition format.
+    ///
+    /// With `METRICS_TOKEN` set, only for `Authorization: Bearer <METRICS_TOKEN>`; anyone
+    /// else gets the same 404 as an unknown path.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self) -> Result<PlainText<String>, ApiError<{ doc::INTERNAL }>> {
+    async fn metrics(
+        &self,
+        req: &Request,
+    ) -> Result<PlainText<String>, ApiError<{ doc::INTERNAL | doc::NOT_FOUND }>> {
+        if let Some(token) = &self.settings.metrics_token {
+            let presented = auth::bearer(req).unwrap_or_default();
+            if !auth::constant_time_eq(presented, token) {
+                return Err(ApiError::not_found("No resource exists at this path."));
+            }
+        }
         Ok(PlainText(crate::metrics::render()))
     }
 }

@@ -92,6 +92,8 @@ pub struct Settings {
     pub redis_tls_ca: Option<Vec<u8>>,
     pub cors_origins: Vec<String>,
     pub build_commit: String,
+    /// This instance's name in logs (`INSTANCE_NAME`, else the host name).
+    pub instance: String,
     pub log_level: String,
     pub log_format: LogFormat,
     pub max_iterations: u32,
@@ -124,6 +126,8 @@ pub struct Settings {
     /// (`TRUSTED_PROXY_HOPS`; `TRUST_PROXY=true` means 1). 0: the socket peer.
     pub trusted_proxy_hops: usize,
     pub shutdown_grace: Duration,
+    /// `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` when set (else 404).
+    pub metrics_token: Option<String>,
 }
 
 fn redis_url<F: Fn(&str) -> Option<String>>(
@@ -277,6 +281,14 @@ impl Settings {
             );
         }
 
+        let metrics_token = src.raw("METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            src.fail(
+                "METRICS_TOKEN",
+                "expected at least 16 characters (use a long random value)",
+            );
+        }
+
         let trust_proxy = src.boolean("TRUST_PROXY", false);
         let trusted_proxy_hops = match src.raw("TRUSTED_PROXY_HOPS") {
             None => usize::from(trust_proxy),
@@ -309,6 +321,16 @@ impl Settings {
             build_commit: src
                 .raw("BUILD_COMMIT")
                 .or_else(|| src.raw("RENDER_GIT_COMMIT"))
+                .unwrap_or_else(|| "unknown".into()),
+            instance: src
+                .raw("INSTANCE_NAME")
+                .or_else(|| src.raw("HOSTNAME"))
+                .or_else(|| {
+                    std::fs::read_to_string("/etc/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_owned())
+                        .filter(|h| !h.is_empty())
+                })
                 .unwrap_or_else(|| "unknown".into()),
             log_level,
             log_format: src.choice(
@@ -355,6 +377,7 @@ impl Settings {
             allow_header_auth: src.boolean("ALLOW_HEADER_AUTH", false),
             trusted_proxy_hops,
             shutdown_grace: Duration::from_secs(src.number("SHUTDOWN_GRACE_SECONDS", 25, 0, 600)),
+            metrics_token,
         };
         settings.check(&src);
         src.finish()?;

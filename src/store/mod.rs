@@ -204,9 +204,7 @@ impl Store {
             let mut left = budget.lock().unwrap_or_else(|e| e.into_inner());
             *left = left.saturating_sub(started.elapsed());
         }
-        if outcome.is_err() {
-            crate::metrics::record_redis_error(operation);
-        }
+        crate::metrics::record_redis(operation, outcome.is_ok());
         outcome
     }
 

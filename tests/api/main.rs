@@ -7,6 +7,7 @@ mod errors;
 mod exactly_once;
 mod fault;
 mod helpers;
+mod operations;
 mod proxy;
 mod results;
 mod scripts;

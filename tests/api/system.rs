@@ -111,13 +111,13 @@ async fn metrics_are_exposed_in_prometheus_text_format() {
     let text = app.get("/metrics").await.text().await.unwrap();
 
     for series in [
-        "http_requests_total",
-        "http_request_duration_seconds_bucket",
+        "trickster_http_requests_total",
+        "trickster_http_request_duration_seconds_bucket",
         "route=\"/health\"",
-        "simulation_cache_total{outcome=\"miss\"}",
-        "tokens_total{kind=\"spend\"}",
-        "engine_duration_seconds",
-        "redis_script_duration_seconds",
+        "trickster_simulation_cache_total{outcome=\"miss\"}",
+        "trickster_ledger_tokens_total{kind=\"spend\"}",
+        "trickster_engine_duration_seconds",
+        "trickster_redis_script_duration_seconds",
     ] {
         assert!(text.contains(series), "{series} missing from {text}");
     }

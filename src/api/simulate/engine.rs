@@ -72,12 +72,14 @@ impl EngineTicket {
     /// Waits for a thread, runs the engine there, and returns the analysis as the JSON the
     /// cache stores ([`SimulationNumbers`]) with the engine time in ms.
     pub async fn run(&self, plan: &Plan) -> Result<(String, f64), SimError> {
+        let waiting = Instant::now();
         let _thread = self
             .pool
             .threads
             .acquire()
             .await
             .map_err(|_| ApiError::internal())?;
+        crate::metrics::record_engine_wait(waiting.elapsed());
         let matchup = plan.matchup.clone();
         let (iterations, seed) = (plan.iterations, plan.seed);
         let span = tracing::Span::current();
