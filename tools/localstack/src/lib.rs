@@ -40,7 +40,7 @@ pub use cluster::{ClusterSpec, RedisCluster};
 pub use container::NamedContainer;
 pub use error::{Error, Result};
 pub use net::{free_port, free_ports};
-pub use process::Signal;
+pub use process::{Signal, end_children_with_their_starter};
 pub use redis::{Redis, RedisSpec};
 pub use sentinel::{SentinelGroup, SentinelSpec};
 pub use service::{Service, ServiceSpec};

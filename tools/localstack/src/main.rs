@@ -238,6 +238,8 @@ fn up(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     watch_stdin();
+    // Everything is started from this (main) thread, which lives until the stack is stopped.
+    localstack::end_children_with_their_starter();
 
     let mut stack = Stack::start(&options.spec).map_err(|e| e.to_string())?;
     stack

@@ -5,6 +5,7 @@
 
 use std::{
     process::{Child, Command, ExitStatus},
+    sync::atomic::{AtomicBool, Ordering},
     thread,
     time::{Duration, Instant},
 };
@@ -35,6 +36,16 @@ impl Signal {
     }
 }
 
+static END_WITH_STARTER: AtomicBool = AtomicBool::new(false);
+
+/// From now on, every process started gets SIGTERM when the thread that started it ends
+/// (Linux), so a `localstack up` that is killed leaves no Redis or service behind. Only for
+/// a program that starts its processes from a thread that lives as long as they should (the
+/// CLI's main thread); tests start them from short-lived threads and must not use it.
+pub fn end_children_with_their_starter() {
+    END_WITH_STARTER.store(true, Ordering::SeqCst);
+}
+
 pub(crate) struct Process {
     name: String,
     child: Child,
@@ -44,6 +55,19 @@ pub(crate) struct Process {
 impl Process {
     pub(crate) fn spawn(name: impl Into<String>, mut command: Command) -> Result<Self> {
         let name = name.into();
+        #[cfg(target_os = "linux")]
+        if END_WITH_STARTER.load(Ordering::SeqCst) {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only prctl(2), which is async-signal-safe, runs between fork and exec.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let child = command.spawn().map_err(|e| {
             Error::new(format!(
                 "cannot start {name} ({}): {e}",

@@ -266,3 +266,49 @@ fn up_stops_when_the_watched_process_ends() {
     assert!(status.success());
     assert!(!env_file.exists());
 }
+
+#[test]
+fn a_killed_up_leaves_no_redis_running() {
+    let tmp = localstack::workdir::WorkDir::create(None, "localstack-cli", false).unwrap();
+    let env_file = tmp.path().join("stack.env");
+    let mut up = Command::new(env!("CARGO_BIN_EXE_localstack"))
+        .args(["up", "--env-file"])
+        .arg(&env_file)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !env_file.exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let pid = text
+        .lines()
+        .find_map(|l| l.strip_prefix("REDIS_PID="))
+        .unwrap()
+        .trim_matches('\'')
+        .to_owned();
+    let dir = text
+        .lines()
+        .find_map(|l| l.strip_prefix("LOCALSTACK_DIR="))
+        .unwrap()
+        .trim_matches('\'')
+        .to_owned();
+
+    up.kill().unwrap();
+    up.wait().unwrap();
+    // Running means a state other than zombie (Z) in /proc/<pid>/stat, or no entry at all.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    let started = Instant::now();
+    while running() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    assert!(!running(), "redis-server {pid} outlived its starter");
+    std::fs::remove_dir_all(dir).unwrap();
+}
