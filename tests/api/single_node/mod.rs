@@ -1,0 +1,10 @@
+//! Tests whose Redis must be a single node, so the cluster run (`scripts/cluster-test`)
+//! leaves this module out: they start a Redis of their own to stop it or to give it a
+//! password or TLS, or they read keys with a single-node client. A test belongs here when,
+//! and only when, it cannot run against a cluster; everything else runs on both.
+
+mod redis_access;
+mod redis_outage;
+// The script tests' fixture inspects keys (KEYS, DUMP) with a single-node client.
+#[path = "../scripts.rs"]
+mod scripts;
