@@ -24,8 +24,9 @@
 # binary is built on the host with cargo and packaged with the
 # runtime-prebuilt target. STACK_BUILD=docker|prebuilt forces one way,
 # TRICKSTER_BINARY=<path> packages an existing binary (no cargo run).
-# The images redis:7.0, haproxy:2.6 and debian:bookworm-slim must exist or be
-# pullable (scripts/build-images.sh provides them without a registry).
+# Base images (redis, haproxy, debian): scripts/build-images.sh provides them
+# (pulled, or built locally without a registry) and says which names to use;
+# the prefix reaches compose and the Dockerfile as TRICKSTER_IMAGE_PREFIX.
 #
 # Everything listens on the loopback interface only; the stack runs as its
 # own compose project (STACK_PROJECT, default trickster-stack-check) and is
@@ -233,13 +234,12 @@ all_up() { [ "$(lb_csv | awk -F, '$1 == "instances" && $2 ~ /^api/ && $18 == "UP
 # ---------------------------------------------------------------------------
 stage "preflight"
 info "compose: ${COMPOSE_BIN[*]} ($("${COMPOSE_BIN[@]}" version --short 2>/dev/null || true)), project $PROJECT"
+TRICKSTER_IMAGE_PREFIX="$(scripts/build-images.sh --print-prefix debian redis haproxy)" ||
+	die "the base images are missing (scripts/build-images.sh says why above)"
+export TRICKSTER_IMAGE_PREFIX
+pass "base images present (TRICKSTER_IMAGE_PREFIX='$TRICKSTER_IMAGE_PREFIX')"
 compose config -q || die "docker-compose.yml (with the check's override) is not valid"
 pass "docker-compose.yml is valid"
-for img in redis:7.0 haproxy:2.6 debian:bookworm-slim; do
-	docker image inspect "$img" >/dev/null 2>&1 || timeout 60 docker pull -q "$img" >/dev/null 2>&1 ||
-		die "image $img is missing and cannot be pulled (scripts/build-images.sh builds it locally)"
-done
-pass "base images present"
 if curl -s -m 2 -o /dev/null "$LB/health"; then
 	die "something already answers on $LB; stop it first (e.g. docker compose down)"
 fi
@@ -261,7 +261,8 @@ fi
 case "$mode" in
 	docker)
 		info "docker build (default target, $RUST_IMAGE builder), BUILD_COMMIT=$BUILD_COMMIT"
-		docker build -q --build-arg "BUILD_COMMIT=$BUILD_COMMIT" -t "$IMAGE" . >/dev/null
+		docker build -q --build-arg "BUILD_COMMIT=$BUILD_COMMIT" \
+			--build-arg "TRICKSTER_IMAGE_PREFIX=$TRICKSTER_IMAGE_PREFIX" -t "$IMAGE" . >/dev/null
 		;;
 	prebuilt)
 		binary="${TRICKSTER_BINARY:-}"
@@ -279,6 +280,7 @@ case "$mode" in
 		cp "$binary" "$WORK/context/dist/trickster-oracle"
 		info "docker build --target runtime-prebuilt, BUILD_COMMIT=$BUILD_COMMIT"
 		docker build -q --target runtime-prebuilt --build-arg "BUILD_COMMIT=$BUILD_COMMIT" \
+			--build-arg "TRICKSTER_IMAGE_PREFIX=$TRICKSTER_IMAGE_PREFIX" \
 			-f Dockerfile -t "$IMAGE" "$WORK/context" >/dev/null
 		rm -rf -- "$WORK/context"
 		;;
