@@ -76,7 +76,7 @@ pub struct Stack {
 
 impl Stack {
     pub fn start(spec: &StackSpec) -> Result<Self> {
-        let root = WorkDir::create(None, "localstack", spec.keep_logs)?;
+        let root = WorkDir::create(None, "stack", spec.keep_logs)?;
         let mut stack = Self {
             services: Vec::new(),
             redis: RunningRedis::None,

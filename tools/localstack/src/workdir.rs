@@ -16,8 +16,9 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    /// A new, empty directory `<name>-<unique>` inside `parent`, or inside `$TMPDIR` when
-    /// `parent` is `None`. With `keep`, it stays after the owner is gone.
+    /// A new, empty directory `localstack-<name>-<unique>` inside `parent`, or inside
+    /// `$TMPDIR` when `parent` is `None` (so `rm -rf $TMPDIR/localstack-*` removes whatever
+    /// a killed run left). With `keep`, it stays after the owner is gone.
     pub fn create(parent: Option<&Path>, name: &str, keep: bool) -> Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
@@ -29,7 +30,7 @@ impl WorkDir {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or_default();
             let path = parent.join(format!(
-                "{name}-{}-{}-{nanos:08x}",
+                "localstack-{name}-{}-{}-{nanos:08x}",
                 std::process::id(),
                 COUNTER.fetch_add(1, Ordering::Relaxed)
             ));
@@ -88,9 +89,9 @@ mod tests {
 
     #[test]
     fn a_work_dir_is_removed_on_drop_unless_kept() {
-        let gone = WorkDir::create(None, "localstack-unit", false).unwrap();
+        let gone = WorkDir::create(None, "unit", false).unwrap();
         let gone_path = gone.path().to_path_buf();
-        let mut kept = WorkDir::create(None, "localstack-unit", false).unwrap();
+        let mut kept = WorkDir::create(None, "unit", false).unwrap();
         kept.keep();
         let kept_path = kept.path().to_path_buf();
 

@@ -187,7 +187,7 @@ fn a_service_gets_a_clean_environment_a_free_port_and_is_ready_on_200() {
 
 #[test]
 fn up_writes_the_environment_file_when_ready_and_stops_everything_on_sigterm() {
-    let tmp = localstack::workdir::WorkDir::create(None, "localstack-cli", false).unwrap();
+    let tmp = localstack::workdir::WorkDir::create(None, "cli-test", false).unwrap();
     let env_file = tmp.path().join("stack.env");
     let mut up = Command::new(env!("CARGO_BIN_EXE_localstack"))
         .args(["up", "--redis", "aof", "--instances", "2", "--service-bin"])
@@ -241,7 +241,7 @@ fn up_writes_the_environment_file_when_ready_and_stops_everything_on_sigterm() {
 
 #[test]
 fn up_stops_when_the_watched_process_ends() {
-    let tmp = localstack::workdir::WorkDir::create(None, "localstack-cli", false).unwrap();
+    let tmp = localstack::workdir::WorkDir::create(None, "cli-test", false).unwrap();
     let env_file = tmp.path().join("stack.env");
     let mut parent = Command::new("sleep").arg("2").spawn().unwrap();
     let mut up = Command::new(env!("CARGO_BIN_EXE_localstack"))
@@ -269,7 +269,7 @@ fn up_stops_when_the_watched_process_ends() {
 
 #[test]
 fn a_killed_up_leaves_no_redis_running() {
-    let tmp = localstack::workdir::WorkDir::create(None, "localstack-cli", false).unwrap();
+    let tmp = localstack::workdir::WorkDir::create(None, "cli-test", false).unwrap();
     let env_file = tmp.path().join("stack.env");
     let mut up = Command::new(env!("CARGO_BIN_EXE_localstack"))
         .args(["up", "--env-file"])
