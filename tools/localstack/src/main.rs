@@ -279,16 +279,13 @@ fn up(args: &[String]) -> Result<ExitCode, String> {
 /// Stops the stack when standard input ends, if it is a pipe or a terminal (from /dev/null,
 /// as for a background job of a script, it would end at once).
 fn watch_stdin() {
-    use std::os::unix::fs::FileTypeExt;
-    let watched = std::fs::metadata("/dev/stdin")
-        .map(|m| m.file_type().is_fifo() || m.file_type().is_char_device())
-        .unwrap_or(false)
-        && std::fs::canonicalize("/dev/stdin")
-            .is_ok_and(|p| p != std::path::Path::new("/dev/null"));
-    if watched {
-        thread::spawn(|| {
+    use std::{io::IsTerminal, os::unix::fs::FileTypeExt};
+    let stdin = std::io::stdin();
+    let pipe = std::fs::metadata("/dev/stdin").is_ok_and(|m| m.file_type().is_fifo());
+    if pipe || stdin.is_terminal() {
+        thread::spawn(move || {
             let mut sink = [0u8; 256];
-            let mut stdin = std::io::stdin();
+            let mut stdin = stdin;
             while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
             STOP.store(true, Ordering::SeqCst);
         });

@@ -312,3 +312,35 @@ fn a_killed_up_leaves_no_redis_running() {
     assert!(!running(), "redis-server {pid} outlived its starter");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn up_stops_when_its_standard_input_closes() {
+    let tmp = localstack::workdir::WorkDir::create(None, "cli-test", false).unwrap();
+    let env_file = tmp.path().join("stack.env");
+    let mut up = Command::new(env!("CARGO_BIN_EXE_localstack"))
+        .args(["up", "--env-file"])
+        .arg(&env_file)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !env_file.exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let was_ready = env_file.exists();
+
+    drop(up.stdin.take());
+    let started = Instant::now();
+    while up.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ended = up.try_wait().unwrap();
+    if ended.is_none() {
+        let _ = up.kill();
+    }
+    up.wait().unwrap();
+
+    assert!(was_ready);
+    assert!(ended.is_some_and(|s| s.success()), "{ended:?}");
+    assert!(!env_file.exists());
+}
