@@ -36,15 +36,17 @@ impl NamedContainer {
     /// Makes sure the container runs and answers PING; returns its port on 127.0.0.1.
     ///
     /// An existing container is reused (started again if it was stopped) as long as it was
-    /// created from the same image; one created from another image is replaced. Two callers
-    /// racing to create it both end up using the one that won.
+    /// created from the same image (by id: another name for the same image is the same);
+    /// one created from another image is replaced. Two callers racing to create it both end
+    /// up using the one that won.
     pub fn ensure(&self) -> Result<u16> {
+        let image_id = docker::require_image(&self.image)?;
         for _ in 0..3 {
             match docker::inspect(&self.name)? {
-                Some(state) if state.image != self.image => {
+                Some(state) if state.image_id != image_id => {
                     eprintln!(
-                        "localstack: replacing container {} (image {}, wanted {})",
-                        self.name, state.image, self.image
+                        "localstack: replacing container {}: it was made from another image than {}",
+                        self.name, self.image
                     );
                     docker::docker(&["rm", "-f", "-v", &self.name])?;
                 }
@@ -58,7 +60,6 @@ impl NamedContainer {
                     return self.ready_port();
                 }
                 None => {
-                    docker::require_image(&self.image)?;
                     match docker::docker(
                         &self
                             .run_args()

@@ -27,11 +27,11 @@ pub(crate) fn docker(args: &[&str]) -> Result<String> {
     }
 }
 
-/// Fails with instructions when `image` is not present locally (`docker run` would try to
-/// pull it, which hangs or fails slowly without a registry).
-pub(crate) fn require_image(image: &str) -> Result<()> {
-    if docker(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok() {
-        return Ok(());
+/// The id of `image` when it is present locally; with instructions when it is not (`docker
+/// run` would try to pull it, which hangs or fails slowly without a registry).
+pub(crate) fn require_image(image: &str) -> Result<String> {
+    if let Ok(id) = docker(&["image", "inspect", "--format", "{{.Id}}", image]) {
+        return Ok(id);
     }
     Err(Error::new(format!(
         "the image {image} is not present. scripts/build-images.sh provides it (pulled, or \
@@ -46,7 +46,8 @@ pub(crate) fn require_image(image: &str) -> Result<()> {
 pub(crate) struct ContainerState {
     pub running: bool,
     pub paused: bool,
-    pub image: String,
+    /// The id of the image it was created from.
+    pub image_id: String,
 }
 
 pub(crate) fn inspect(name: &str) -> Result<Option<ContainerState>> {
@@ -55,7 +56,7 @@ pub(crate) fn inspect(name: &str) -> Result<Option<ContainerState>> {
             "container",
             "inspect",
             "--format",
-            "{{.State.Running}} {{.State.Paused}} {{.Config.Image}}",
+            "{{.State.Running}} {{.State.Paused}} {{.Image}}",
             name,
         ])
         .stdin(Stdio::null())
@@ -76,7 +77,7 @@ pub(crate) fn inspect(name: &str) -> Result<Option<ContainerState>> {
     Ok(Some(ContainerState {
         running: fields.next() == Some("true"),
         paused: fields.next() == Some("true"),
-        image: fields.next().unwrap_or_default().to_owned(),
+        image_id: fields.next().unwrap_or_default().to_owned(),
     }))
 }
 
