@@ -29,15 +29,17 @@
 # the prefix reaches compose and the Dockerfile as TRICKSTER_IMAGE_PREFIX.
 #
 # Everything listens on the loopback interface only, on ports chosen free by
-# tools/localstack (or TRICKSTER_LB_PORT / TRICKSTER_STATS_PORT when set); the
-# stack runs as its own compose project (STACK_PROJECT, default
-# trickster-stack-check) and is removed, volumes included, on exit. Exit status
-# 0 only if every check passed.
+# tools/localstack (or TRICKSTER_LB_PORT / TRICKSTER_STATS_PORT when set). The
+# stack runs as a compose project of its own (STACK_PROJECT, default
+# trickster-stack-check-<pid>) from an image of its own (STACK_IMAGE, default
+# trickster-oracle:stack-check-<pid>), so two runs on one machine do not meet;
+# both are removed on exit (volumes included; an image given in STACK_IMAGE is
+# kept). Exit status 0 only if every check passed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly PROJECT="${STACK_PROJECT:-trickster-stack-check}"
-readonly IMAGE="${STACK_IMAGE:-trickster-oracle:stack-check}"
+readonly PROJECT="${STACK_PROJECT:-trickster-stack-check-$$}"
+readonly IMAGE="${STACK_IMAGE:-trickster-oracle:stack-check-$$}"
 readonly RUST_IMAGE=rust:1.95-slim-bookworm
 # stack settings for the checks (override file below)
 readonly BURST=5
@@ -144,6 +146,9 @@ teardown() {
 		timeout 120 "${COMPOSE[@]}" down -v --remove-orphans -t 10 >/dev/null 2>&1 ||
 			printf '  warning: docker compose down failed; run: %s down -v\n' "${COMPOSE[*]}"
 		TIMINGS+=("$(printf '%4ss  %s' "$((SECONDS - t))" "teardown")")
+	fi
+	if [ -z "${STACK_IMAGE:-}" ]; then
+		docker image rm "$IMAGE" >/dev/null 2>&1 || true
 	fi
 	rm -rf -- "$WORK"
 	printf '\n=== stage times\n'
