@@ -19,6 +19,12 @@
 # stage, so selecting runtime-prebuilt never needs the Rust image; the default
 # target is the last stage.
 #
+# Base images: TRICKSTER_IMAGE_PREFIX (build argument, default empty = Docker Hub's
+# debian:bookworm-slim) selects where the runtime base comes from; scripts/build-images.sh
+# prints `trickster-local/` when it had to build the base without a registry:
+#
+#   docker build --build-arg TRICKSTER_IMAGE_PREFIX=trickster-local/ --target runtime-prebuilt ...
+#
 # The binary links only glibc and libgcc_s (both in debian:bookworm-slim). TLS
 # to Redis (rediss://) uses rustls with the Mozilla roots compiled into the
 # binary (webpki-roots), so the image needs no ca-certificates package.
@@ -26,7 +32,9 @@
 # ---------------------------------------------------------------------------
 # Runtime base: user, settings and metadata shared by both runtime targets.
 # ---------------------------------------------------------------------------
-FROM debian:bookworm-slim AS runtime-base
+ARG TRICKSTER_IMAGE_PREFIX=
+
+FROM ${TRICKSTER_IMAGE_PREFIX}debian:bookworm-slim AS runtime-base
 
 RUN groupadd --system --gid 10001 trickster \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home \
@@ -53,7 +61,7 @@ ENTRYPOINT ["trickster-oracle"]
 # ---------------------------------------------------------------------------
 # Target runtime-prebuilt: binary built on the host (dist/trickster-oracle).
 # ---------------------------------------------------------------------------
-FROM debian:bookworm-slim AS prebuilt-binary
+FROM ${TRICKSTER_IMAGE_PREFIX}debian:bookworm-slim AS prebuilt-binary
 # Cargo.toml is listed only so that this COPY also succeeds when dist/ is
 # absent: the classic builder runs this stage during a default build too.
 COPY Cargo.toml dist/trickster-oracle* /tmp/context/
@@ -78,11 +86,12 @@ WORKDIR /src
 
 # Dependencies first, against stub sources, so this layer stays cached while
 # only the service's own code changes. (Cargo.toml declares a bench target by
-# name, so benches/ is needed for the manifest to parse.) If the stubs ever do
-# not fit the manifest, the warm-up is skipped and the real build below does
-# all the work.
+# name, so benches/ is needed for the manifest to parse, and tools/ holds a
+# member of the workspace.) If the stubs ever do not fit the manifest, the
+# warm-up is skipped and the real build below does all the work.
 COPY Cargo.toml Cargo.lock ./
 COPY benches ./benches
+COPY tools ./tools
 RUN mkdir -p src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

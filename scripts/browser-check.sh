@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Swagger UI in a real browser: starts a private Redis and the service on loopback
-# (scripts/lib/run-local-stack.sh), then headless Chromium (Debian's chromium and
+# (tools/localstack, through scripts/lib/localstack.sh), then headless Chromium (Debian's chromium and
 # chromium-driver, driven by the pinned selenium in target/ci-venv) opens /docs, checks that
 # the operations are listed, runs GET /health with "Try it out" / "Execute" and reads the live
 # 200 response. Screenshot: target/browser-check.png. Exits non-zero on any failure.
@@ -16,8 +16,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# shellcheck source=scripts/lib/run-local-stack.sh
-source scripts/lib/run-local-stack.sh
+# shellcheck source=scripts/lib/localstack.sh
+source scripts/lib/localstack.sh
+# shellcheck source=scripts/lib/ci-python.sh
+source scripts/lib/ci-python.sh
 
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
@@ -38,11 +40,11 @@ if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
 fi
 
 VENV_BIN="$(ci_python_venv)"
-stack_start
+localstack_up_for_checks
 
 status=0
 # The browser's wait bounds are per step; `timeout` bounds the whole run as well.
-HOME="$STACK_DIR" timeout --kill-after=10 300 "$VENV_BIN/python" scripts/browser-check.py \
+HOME="$LOCALSTACK_DIR" timeout --kill-after=10 300 "$VENV_BIN/python" scripts/browser-check.py \
   --base-url "$BASE_URL" --screenshot "$SCREENSHOT" --timeout "$TIMEOUT" \
   --chromium "$CHROMIUM" --chromedriver "$CHROMEDRIVER" || status=$?
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Build, locally, the container images this project uses:
+# Provide the container images this project uses, under one name prefix:
 #
-#   redis:7.0             Redis for the integration tests (testcontainers) and compose
+#   redis:7.0             Redis for the integration tests, scripts/serve and compose
 #   debian:bookworm-slim  base of the service's runtime image (Dockerfile)
 #   haproxy:2.6           load balancer in front of several service instances (compose)
 #
-# Why this script exists: the tests, docker-compose.yml and Dockerfile refer to
-# these images by their Docker Hub names. Where a registry is reachable,
-# `docker pull` provides them and this script does nothing more than pull.
-# Build machines without any registry access (air-gapped, only a Debian
-# package mirror reachable) cannot pull, so the same images are built here
-# from Debian bookworm packages instead:
+# The tests, scripts/serve, docker-compose.yml and the Dockerfile name these images through
+# one variable, TRICKSTER_IMAGE_PREFIX: empty means Docker Hub's names; `trickster-local/`
+# means the private copies this script makes. A developer's own `redis:7.0` is therefore
+# never shadowed by a local build. With --print-prefix the script prints the prefix to use
+# on standard output (everything else goes to standard error); scripts/test, scripts/serve
+# and scripts/stack-check.sh export it.
+#
+# Which prefix (unless TRICKSTER_IMAGE_PREFIX is set, which is then used as given):
+#   1. every selected image present under Docker Hub's name: empty prefix, nothing to do;
+#   2. every one present under trickster-local/ (made here before): trickster-local/;
+#   3. the missing ones can be pulled: empty prefix;
+#   4. a pull failed (its error is shown): trickster-local/, and each missing private image
+#      is a copy (`docker tag`) of the official one when that is present, otherwise built
+#      locally as below. Only then does anything get built.
+#
+# Building without a registry (air-gapped CI: only a Debian package mirror reachable), from
+# Debian bookworm packages, following the official images' conventions:
 #
 #   1. debootstrap a minimal bookworm root filesystem (the same "minbase"
 #      set the official debian images use) and apply security updates;
@@ -22,19 +33,37 @@
 #      the same entrypoint/CMD/user/workdir/ports as the official image. The
 #      result is a single-layer image.
 #
+# The Debian mirror is the host's own: its apt sources for bookworm and bookworm-security
+# (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list and *.sources), unless
+# DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR say otherwise.
+#
 # Nothing runs inside containers while building, so the build needs neither
 # a registry nor network access from the Docker bridge; only the host talks
 # to the Debian mirror. Support files (entrypoints, dpkg/apt settings, image
 # metadata) live in the repository's docker/ directory.
+#
+# More images: add the name and its tag to IMAGE_TAG and ALL_IMAGES below, write a
+# build_<name> function and docker/<name>/rootfs.Dockerfile.
 #
 # Images whose tag already exists are left alone unless --force is given.
 
 set -euo pipefail
 
 readonly SUITE=bookworm
-readonly DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-readonly DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+# Empty: the host's apt source for the suite, looked up when a build needs it.
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-}"
+DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-}"
 readonly PULL_TIMEOUT="${PULL_TIMEOUT:-20}"
+readonly LOCAL_PREFIX=trickster-local/
+
+# The images by short name, and the order they are provided in (debian first: the others
+# are built from its tree).
+declare -A IMAGE_TAG=(
+	[debian]=debian:bookworm-slim
+	[redis]=redis:7.0
+	[haproxy]=haproxy:2.6
+)
+readonly ALL_IMAGES=(debian redis haproxy)
 readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,25 +72,27 @@ SUPPORT_DIR="$REPO_ROOT/docker"
 readonly SCRIPT_DIR REPO_ROOT SUPPORT_DIR
 
 usage() {
+	local names="${ALL_IMAGES[*]}"
 	cat <<EOF
-Usage: ${0##*/} [--force] [--no-pull] [redis|debian|haproxy ...]
+Usage: ${0##*/} [--force] [--no-pull] [--print-prefix] [${names// /|} ...]
 
-Provide the images redis:7.0, debian:bookworm-slim and haproxy:2.6 (default:
-all three): an image whose tag exists already is kept; otherwise it is pulled
-(timeout ${PULL_TIMEOUT}s), and if that fails it is built locally from Debian
-${SUITE} packages (needs root, debootstrap is installed with apt-get).
+Provide the images ${IMAGE_TAG[*]} (default: all) under one name prefix, and say which:
+Docker Hub's names when they are present or can be pulled (timeout ${PULL_TIMEOUT}s),
+otherwise private copies named ${LOCAL_PREFIX}<image>, built locally from Debian
+${SUITE} packages when missing (needs root; debootstrap is installed with apt-get).
 
-  --force     replace existing images (pull again, or rebuild locally)
-  --no-pull   do not try the registry; always build locally
-  -h, --help  show this help
+  --force         replace existing images (pull again, or rebuild locally)
+  --no-pull       do not try the registry; use (and make) the private names
+  --print-prefix  print the prefix to use as TRICKSTER_IMAGE_PREFIX on standard output
+  -h, --help      show this help
 
-Environment: DEBIAN_MIRROR (default $DEBIAN_MIRROR),
-             DEBIAN_SECURITY_MIRROR (default $DEBIAN_SECURITY_MIRROR),
+Environment: TRICKSTER_IMAGE_PREFIX (when set, used as given),
+             DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR (default: the host's apt sources),
              PULL_TIMEOUT (seconds, default 20), TMPDIR (work space, ~1 GB).
 EOF
 }
 
-log() { printf '%s\n' "$*"; }
+log() { printf '%s\n' "$*" >&2; }
 progress() { printf '  %s\n' "$*" >&2; }
 die() {
 	printf 'build-images: error: %s\n' "$*" >&2
@@ -73,6 +104,7 @@ die() {
 # ---------------------------------------------------------------------------
 FORCE=0
 PULL=1
+PRINT_PREFIX=0
 SELECTED=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -82,27 +114,27 @@ while [ $# -gt 0 ]; do
 			;;
 		-f | --force) FORCE=1 ;;
 		--no-pull) PULL=0 ;;
-		redis | redis:7.0) SELECTED+=(redis) ;;
-		debian | debian:bookworm-slim | bookworm-slim) SELECTED+=(debian) ;;
-		haproxy | haproxy:2.6) SELECTED+=(haproxy) ;;
+		--print-prefix) PRINT_PREFIX=1 ;;
 		*)
-			printf 'Usage: %s [--force] [--no-pull] [redis|debian|haproxy ...] (see --help)\n' "${0##*/}" >&2
-			die "unknown argument: $1"
+			chosen=""
+			for name in "${ALL_IMAGES[@]}"; do
+				if [ "$1" = "$name" ] || [ "$1" = "${IMAGE_TAG[$name]}" ]; then
+					chosen="$name"
+				fi
+			done
+			if [ -z "$chosen" ]; then
+				printf 'Usage: %s [--force] [--no-pull] [--print-prefix] [image ...] (see --help)\n' \
+					"${0##*/}" >&2
+				die "unknown argument: $1"
+			fi
+			SELECTED+=("$chosen")
 			;;
 	esac
 	shift
 done
 if [ ${#SELECTED[@]} -eq 0 ]; then
-	SELECTED=(debian redis haproxy)
+	SELECTED=("${ALL_IMAGES[@]}")
 fi
-
-image_tag() {
-	case "$1" in
-		redis) echo redis:7.0 ;;
-		debian) echo "debian:${SUITE}-slim" ;;
-		haproxy) echo haproxy:2.6 ;;
-	esac
-}
 
 command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker daemon (is it running, are you allowed to use it?)"
@@ -185,9 +217,62 @@ host_apt_install() {
 	fi
 }
 
+# The URI of the host's apt source for a suite, from one-line sources
+# (/etc/apt/sources.list, sources.list.d/*.list) and deb822 ones (sources.list.d/*.sources);
+# the first match.
+host_apt_uri() {
+	local suite="$1" f
+	{
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -f "$f" ] || continue
+			sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
+				awk -v s="$suite" '$1 == "deb" && $3 == s { print $2 }'
+		done
+		for f in /etc/apt/sources.list.d/*.sources; do
+			[ -f "$f" ] || continue
+			awk -v s="$suite" '
+				function flush() {
+					if (index(" " types " ", " deb ") && enabled != "no" &&
+						index(" " suites " ", " " s " ")) {
+						split(uris, u, " ")
+						if (u[1] != "") print u[1]
+					}
+					types = ""; uris = ""; suites = ""; enabled = "yes"
+				}
+				BEGIN { enabled = "yes" }
+				/^[[:space:]]*#/ { next }
+				/^[[:space:]]*$/ { flush(); next }
+				{
+					key = tolower($1)
+					$1 = ""
+					if (key == "types:") types = $0
+					else if (key == "uris:") uris = $0
+					else if (key == "suites:") suites = $0
+					else if (key == "enabled:") enabled = tolower($2)
+				}
+				END { flush() }' "$f"
+		done
+	} | head -n 1
+}
+
+resolve_mirrors() {
+	if [ -z "$DEBIAN_MIRROR" ]; then
+		DEBIAN_MIRROR="$(host_apt_uri "$SUITE")"
+		[ -n "$DEBIAN_MIRROR" ] ||
+			die "no apt source for Debian $SUITE in /etc/apt/sources.list or /etc/apt/sources.list.d/; set DEBIAN_MIRROR (and DEBIAN_SECURITY_MIRROR)"
+	fi
+	if [ -z "$DEBIAN_SECURITY_MIRROR" ]; then
+		DEBIAN_SECURITY_MIRROR="$(host_apt_uri "$SUITE-security")"
+		[ -n "$DEBIAN_SECURITY_MIRROR" ] ||
+			die "no apt source for $SUITE-security in /etc/apt/sources.list or /etc/apt/sources.list.d/; set DEBIAN_SECURITY_MIRROR"
+	fi
+	progress "Debian mirrors: $DEBIAN_MIRROR and $DEBIAN_SECURITY_MIRROR"
+}
+
 PREREQS_DONE=0
 ensure_prereqs() {
 	[ "$PREREQS_DONE" = 1 ] && return 0
+	resolve_mirrors
 	[ "$(id -u)" = 0 ] || die "building images locally needs root (debootstrap/chroot); run with sudo"
 	command -v apt-get >/dev/null || die "local builds need a Debian/Ubuntu host (apt-get, debootstrap)"
 	for f in debian/dpkg-slim.cfg debian/apt-docker.conf debian/policy-rc.d \
@@ -372,24 +457,107 @@ build_haproxy() {
 }
 
 # ---------------------------------------------------------------------------
-# Main
+# Main: choose the prefix, then provide every selected image under it
 # ---------------------------------------------------------------------------
-declare -A SEEN=()
-for name in "${SELECTED[@]}"; do
-	[ -n "${SEEN[$name]:-}" ] && continue
-	SEEN[$name]=1
-	tag="$(image_tag "$name")"
+present() { docker image inspect "$1" >/dev/null 2>&1; }
 
-	if [ "$FORCE" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+declare -A PULLED=()
+PULL_ERROR=""
+# pull TAG: true when pulled; otherwise the reason is shown and kept in PULL_ERROR.
+pull() {
+	local out rc=0
+	out="$(timeout "$PULL_TIMEOUT" docker pull -q "$1" 2>&1)" || rc=$?
+	if [ "$rc" = 0 ]; then
+		PULLED[$1]=1
+		log "$1: pulled"
+		return 0
+	fi
+	if [ "$rc" = 124 ]; then
+		PULL_ERROR="no answer within ${PULL_TIMEOUT}s${out:+ ($out)}"
+	else
+		PULL_ERROR="${out:-docker pull exited with status $rc}"
+	fi
+	log "$1: pull failed: $PULL_ERROR"
+	return 1
+}
+
+all_present() { # all_present PREFIX
+	local name
+	for name in "${SELECTED[@]}"; do
+		present "$1${IMAGE_TAG[$name]}" || return 1
+	done
+}
+
+PREFIX=""
+choose_prefix() {
+	local name tag
+	if [ "${TRICKSTER_IMAGE_PREFIX+set}" = set ]; then
+		PREFIX="$TRICKSTER_IMAGE_PREFIX"
+		return 0
+	fi
+	if [ "$PULL" = 0 ]; then
+		PREFIX="$LOCAL_PREFIX"
+		return 0
+	fi
+	if [ "$FORCE" = 0 ]; then
+		if all_present ""; then
+			PREFIX=""
+			return 0
+		fi
+		# Made here before: use them rather than wait for a registry on every run.
+		if all_present "$LOCAL_PREFIX"; then
+			PREFIX="$LOCAL_PREFIX"
+			return 0
+		fi
+	fi
+	for name in "${SELECTED[@]}"; do
+		tag="${IMAGE_TAG[$name]}"
+		if [ "$FORCE" = 0 ] && present "$tag"; then
+			continue
+		fi
+		if ! pull "$tag"; then
+			PREFIX="$LOCAL_PREFIX"
+			return 0
+		fi
+	done
+	PREFIX=""
+}
+
+provide() { # provide NAME
+	local name="$1" official="${IMAGE_TAG[$1]}" tag="$PREFIX${IMAGE_TAG[$1]}" start
+	if [ -n "${PULLED[$tag]:-}" ] || { [ "$FORCE" = 0 ] && present "$tag"; }; then
 		log "$tag: present"
-		continue
+		return 0
 	fi
-	if [ "$PULL" = 1 ] && timeout "$PULL_TIMEOUT" docker pull -q "$tag" >/dev/null 2>&1; then
-		log "$tag: pulled"
-		continue
+	if [ "$PREFIX" != "$LOCAL_PREFIX" ]; then
+		# Docker Hub's names, or another registry's prefix: only a pull provides them.
+		if [ "$PULL" = 1 ] && pull "$tag"; then
+			return 0
+		fi
+		die "$tag is missing and cannot be pulled${PULL_ERROR:+: $PULL_ERROR}"
 	fi
-
+	if [ "$FORCE" = 0 ] && present "$official"; then
+		docker tag "$official" "$tag"
+		log "$tag: a copy of $official"
+		return 0
+	fi
 	start=$SECONDS
 	"build_$name" "$tag"
 	log "$tag: built locally ($((SECONDS - start))s, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+choose_prefix
+declare -A DONE=()
+for name in "${ALL_IMAGES[@]}"; do
+	for wanted in "${SELECTED[@]}"; do
+		if [ "$wanted" = "$name" ] && [ -z "${DONE[$name]:-}" ]; then
+			DONE[$name]=1
+			provide "$name"
+		fi
+	done
 done
+if [ "$PRINT_PREFIX" = 1 ]; then
+	printf '%s\n' "$PREFIX"
+else
+	log "images ready: TRICKSTER_IMAGE_PREFIX=$PREFIX"
+fi

@@ -4,8 +4,9 @@
 #
 #   bash scripts/fuzz-api.sh
 #
-# Starts a private Redis and the service on loopback (scripts/lib/run-local-stack.sh), installs
-# the pinned schemathesis into target/ci-venv, runs it, and exits non-zero on any failure.
+# Starts a private Redis and the service on loopback (tools/localstack, through
+# scripts/lib/localstack.sh), installs the pinned schemathesis into target/ci-venv, runs it,
+# and exits non-zero on any failure.
 #
 # Environment (optional):
 #   TRICKSTER_BIN       service binary (default target/release/trickster-oracle, built if missing)
@@ -29,8 +30,8 @@
 # request carries `X-Actor-ID: fuzzer` (the actor of /api/simulate, /api/balance,
 # /api/ledger) and `Authorization: Bearer <ADMIN_TOKEN>` (the admin routes; in header mode the
 # other routes ignore it), so generated cases reach the handlers instead of stopping at 401.
-# The instance's limits are raised (see run-local-stack.sh) so that cases are not answered by
-# 429 or 402 alone.
+# The instance's limits are raised (localstack_up_for_checks in scripts/lib/localstack.sh) so
+# that cases are not answered by 429 or 402 alone.
 #
 # Output is not sanitised: the reproduction commands then show the real header values
 # (Idempotency-Key and the like), which matter for reproducing; the only secret is the admin
@@ -38,8 +39,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# shellcheck source=scripts/lib/run-local-stack.sh
-source scripts/lib/run-local-stack.sh
+# shellcheck source=scripts/lib/localstack.sh
+source scripts/lib/localstack.sh
+# shellcheck source=scripts/lib/ci-python.sh
+source scripts/lib/ci-python.sh
 
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-100}"
 SEED="${FUZZ_SEED:-1}"
@@ -48,10 +51,10 @@ REPORT_DIR="${FUZZ_REPORT_DIR:-target/fuzz-report}"
 CONFIG_FILE="$(pwd)/scripts/schemathesis.toml"
 
 VENV_BIN="$(ci_python_venv)"
-stack_start
+localstack_up_for_checks
 
 mkdir -p "$REPORT_DIR"
-WORK_DIR="$STACK_DIR/schemathesis"
+WORK_DIR="$LOCALSTACK_DIR/schemathesis"
 mkdir -p "$WORK_DIR"
 REPORT_DIR="$(cd "$REPORT_DIR" && pwd)"
 

@@ -11,7 +11,9 @@
 #   cache-hit rps >= 0.3 x /health rps of the same run, cache-hit p99 <= 10 ms.
 #
 # Needs: wrk, redis-server, redis-cli, redis-benchmark, curl (Debian: apt-get install wrk
-# redis-server redis-tools curl). All traffic stays on 127.0.0.1; every step is time-bounded.
+# redis-tools curl). Redis and the instances are started by tools/localstack
+# (scripts/lib/localstack.sh) on free loopback ports. All traffic stays on 127.0.0.1; every
+# step is time-bounded.
 #
 # Environment (all optional):
 #   TRICKSTER_BIN   service binary (default ${CARGO_TARGET_DIR:-target}/release/trickster-oracle,
@@ -23,7 +25,7 @@
 #   ITERATIONS      iterations of the cache-miss simulation (default 10000)
 #   REDIS_REQUESTS  requests per redis-benchmark test (default 200000)
 #   RESULTS_FILE    also write the report to this file
-#   KEEP_TMP=1      keep the temporary directory (logs, wrk output) for inspection
+#   KEEP_TMP=1      keep the temporary directories (logs, wrk output) for inspection
 #
 # Exit status: 0 when both targets pass, 1 when one is missed, 2 on a setup failure.
 
@@ -45,9 +47,12 @@ die() {
 }
 log() { echo "load-bench: $*" >&2; }
 
-for tool in wrk redis-server redis-cli redis-benchmark curl timeout ss awk; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-server redis-tools curl)"
+for tool in wrk redis-server redis-cli redis-benchmark curl timeout awk; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-tools curl)"
 done
+
+# shellcheck source=scripts/lib/localstack.sh
+source "$ROOT/scripts/lib/localstack.sh"
 
 if [[ ! -x "$TRICKSTER_BIN" ]]; then
   log "building $TRICKSTER_BIN (cargo build --release --locked)"
@@ -56,87 +61,38 @@ if [[ ! -x "$TRICKSTER_BIN" ]]; then
 fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/load-bench.XXXXXX")"
-PIDS=()
 # Run a private copy, so a rebuild during the run cannot swap the binary between instances.
 BIN_MTIME="$(date -u -r "$TRICKSTER_BIN" +%Y-%m-%dT%H:%M:%SZ)"
 cp "$TRICKSTER_BIN" "$TMP/trickster-oracle"
 BIN_SHA="$(sha256sum "$TMP/trickster-oracle" | cut -c1-12)"
+# The binary as the report shows it: relative to the repository, never a machine's path.
+BIN_SHOWN="${TRICKSTER_BIN#"$ROOT"/}"
+[[ "$BIN_SHOWN" == /* ]] && BIN_SHOWN=".../$(basename "$TRICKSTER_BIN")"
+[[ "${KEEP_TMP:-0}" == 1 ]] && export LOCALSTACK_KEEP_LOGS=1
+
+# --- Redis and the service ---------------------------------------------------------------
+# One Redis process and two instances with a clean environment (no .env of the repository
+# is read): "main" with limits out of the way, "limited" with a small rate limit.
+localstack_up --redis single --service-bin "$TMP/trickster-oracle" --ready-timeout 15 \
+  --env ENV=development --env LOG_LEVEL=warn --env LOG_FORMAT=json --env AUTH_MODE=header \
+  --group main --env REDIS_KEY_PREFIX=main \
+  --env RATE_LIMIT_BURST=1000000 --env RATE_LIMIT_PER_MINUTE=6000000 \
+  --env DAILY_TOKENS=1000000000 --env CACHE_TTL_SECONDS=3600 \
+  --group limited --env REDIS_KEY_PREFIX=limited \
+  --env RATE_LIMIT_BURST=50 --env RATE_LIMIT_PER_MINUTE=600 --env DAILY_TOKENS=5 || {
+  rm -rf "$TMP"
+  die "the local stack did not start"
+}
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    # Bounded wait: SIGKILL whatever has not stopped after ~5 s.
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
+  localstack_down
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# A free loopback port: random high port with no listener (the window before our process
-# binds it is tiny; a collision makes the readiness check below fail loudly).
-free_port() {
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 30000))
-    if [[ -z "$(ss -Htan "( sport = :$port or dport = :$port )")" ]]; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
-
-wait_until() { # wait_until <seconds> <command...>
-  local limit=$(($1 * 10))
-  shift
-  for _ in $(seq "$limit"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# --- Redis -----------------------------------------------------------------------------
-REDIS_PORT="$(free_port)"
-mkdir -p "$TMP/redis"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-  --dir "$TMP/redis" --logfile "$TMP/redis/redis.log" --daemonize no \
-  --protected-mode yes >/dev/null 2>&1 &
-PIDS+=($!)
-wait_until 10 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not start (see $TMP/redis/redis.log)"
-kill -0 "${PIDS[0]}" 2>/dev/null || die "redis-server exited (port $REDIS_PORT taken?)"
-
-# --- Service ---------------------------------------------------------------------------
-# start_service <name> <port> [VAR=value...]: runs in its own directory (so no .env from
-# the repository is read) with a clean environment plus the given settings.
-start_service() {
-  local name="$1" port="$2"
-  shift 2
-  mkdir -p "$TMP/$name"
-  (cd "$TMP/$name" && exec env -i PATH="$PATH" HOME="$TMP/$name" \
-    ENV=development HOST=127.0.0.1 PORT="$port" \
-    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" REDIS_KEY_PREFIX="$name" \
-    LOG_LEVEL=warn LOG_FORMAT=json AUTH_MODE=header \
-    "$@" "$TMP/trickster-oracle" >"$TMP/$name/service.log" 2>&1) &
-  local pid=$!
-  PIDS+=("$pid")
-  wait_until 15 curl -fsS --max-time 1 "http://127.0.0.1:$port/ready" ||
-    die "$name did not become ready on port $port (see $TMP/$name/service.log)"
-  kill -0 "$pid" 2>/dev/null || die "$name exited (port $port taken?): $(tail -3 "$TMP/$name/service.log")"
-}
-
-APP_PORT="$(free_port)"
-start_service main "$APP_PORT" \
-  RATE_LIMIT_BURST=1000000 RATE_LIMIT_PER_MINUTE=6000000 DAILY_TOKENS=1000000000 \
-  CACHE_TTL_SECONDS=3600
-LIMITED_PORT="$(free_port)"
-start_service limited "$LIMITED_PORT" \
-  RATE_LIMIT_BURST=50 RATE_LIMIT_PER_MINUTE=600 DAILY_TOKENS=5
-BASE="http://127.0.0.1:$APP_PORT"
+# Our processes, for the CPU accounting below.
+read -r -a PIDS <<<"$REDIS_PID $SERVICE_PIDS"
+BASE="$MAIN_BASE_URL"
+LIMITED_BASE="$LIMITED_BASE_URL"
 
 # --- Machine ---------------------------------------------------------------------------
 CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
@@ -266,7 +222,7 @@ COLLAPSED_DELTA=$(($(metric "$BASE" 'simulation_cache_total{outcome="collapsed"}
 # 4. rate-limited path: the warm-up uses another actor so the measured actor starts with a
 # full bucket (burst 50, 10/s refill).
 log "GET /api/events (rate limited: burst 50, 600/min)"
-BASE_URL="http://127.0.0.1:$LIMITED_PORT"
+BASE_URL="$LIMITED_BASE"
 warm_wrk limited get.lua /api/events ACTOR=load-warm
 run_wrk limited get.lua /api/events ACTOR=load-limited COUNT_STATUS=1
 LIMITED_STATUS="$(sed -n 's/^STATUS //p' "$TMP/limited.out")"
@@ -298,7 +254,7 @@ rb ping PING
 
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 BUSY_PCT_AFTER="$(busy_pct)"
-WARNINGS="$(grep -c '"level":"\(WARN\|ERROR\)"' "$TMP/main/service.log" || true)"
+WARNINGS="$(grep -c '"level":"\(WARN\|ERROR\)"' "$MAIN_LOGS" || true)"
 
 # --- Report ----------------------------------------------------------------------------
 row_wrk() { # row_wrk <label> <path text> <notes>
@@ -324,7 +280,7 @@ errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_error
   echo
   echo "- Machine: $NPROC CPUs ($CPU_MODEL); Redis $REDIS_VERSION; wrk $WRK_VERSION; load generator, Redis and service share the CPUs."
   echo "- Other work on the machine: CPU busy $BUSY_PCT_BEFORE % before and $BUSY_PCT_AFTER % after the run (2 s samples, nothing of ours loaded; quiet ≈ 0–5 %); load average before / after $LOAD_BEFORE / $LOAD_AFTER; busiest processes at start (lifetime %CPU ≥ 10): ${BUSY_BEFORE:-none}."
-  echo "- Service: \`$TRICKSTER_BIN\` (built $BIN_MTIME, sha256 $BIN_SHA…); repository HEAD $COMMIT with $DIRTY uncommitted files under src/, lua/, Cargo.* at run time; one instance, HOST=127.0.0.1 LOG_LEVEL=warn LOG_FORMAT=json; $WARNINGS warn/error log lines."
+  echo "- Service: \`$BIN_SHOWN\` (built $BIN_MTIME, sha256 $BIN_SHA…); repository HEAD $COMMIT with $DIRTY uncommitted files under src/, lua/, Cargo.* at run time; one instance, HOST=127.0.0.1 LOG_LEVEL=warn LOG_FORMAT=json; $WARNINGS warn/error log lines."
   echo "- Each wrk row: ${WARMUP} s warm-up (discarded), then ${DURATION} s measured, \`-t$THREADS -c$CONNECTIONS --latency --timeout 2s\`."
   echo
   echo "| path | rps | p50 ms | p99 ms | errors / notes |"

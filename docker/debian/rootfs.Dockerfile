@@ -4,5 +4,5 @@
 ARG ROOTFS_IMAGE
 FROM ${ROOTFS_IMAGE}
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL org.opencontainers.image.description="debian:bookworm-slim built locally from Debian packages by scripts/build-images.sh"
+LABEL org.opencontainers.image.description="trickster-local/debian:bookworm-slim: debian:bookworm-slim built locally from Debian packages by scripts/build-images.sh"
 CMD ["bash"]

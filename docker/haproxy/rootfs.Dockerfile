@@ -5,7 +5,7 @@
 ARG ROOTFS_IMAGE
 FROM ${ROOTFS_IMAGE}
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL org.opencontainers.image.description="haproxy:2.6 built locally from Debian packages by scripts/build-images.sh"
+LABEL org.opencontainers.image.description="trickster-local/haproxy:2.6: haproxy:2.6 built locally from Debian packages by scripts/build-images.sh"
 # graceful stop: finish established connections
 STOPSIGNAL SIGUSR1
 ENTRYPOINT ["docker-entrypoint.sh"]

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Entrypoint of the locally built redis:7.0 image. It follows the official
-# redis image's entrypoint so docker-compose files and testcontainers behave
-# the same with either image:
+# Entrypoint of the locally built redis:7.0 image (trickster-local/redis:7.0).
+# It follows the official redis image's entrypoint so docker-compose files and
+# the tests behave the same with either image:
 #   - `docker run redis:7.0 --appendonly yes` means `redis-server --appendonly yes`
 #   - started as root, redis-server drops to the `redis` user (uid/gid 999)
 #     after taking ownership of the working directory (/data)

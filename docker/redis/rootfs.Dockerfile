@@ -5,7 +5,7 @@
 ARG ROOTFS_IMAGE
 FROM ${ROOTFS_IMAGE}
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL org.opencontainers.image.description="redis:7.0 built locally from Debian packages by scripts/build-images.sh"
+LABEL org.opencontainers.image.description="trickster-local/redis:7.0: redis:7.0 built locally from Debian packages by scripts/build-images.sh"
 VOLUME /data
 WORKDIR /data
 ENTRYPOINT ["docker-entrypoint.sh"]

@@ -1,5 +1,6 @@
 //! The request envelope: request ids and problem+json for every class of error.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{assert_problem, spawn_app};
@@ -89,10 +90,8 @@ async fn a_body_over_the_limit_is_a_413_problem() {
     let big = "x".repeat(70_000);
 
     let response = app
-        .client
-        .post(app.url("/api/simulate"))
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "application/json")
-        .header("X-Actor-ID", "alice")
         .body(json!({ "event_id": big }).to_string())
         .send()
         .await
@@ -109,10 +108,8 @@ async fn a_chunked_body_over_the_limit_is_a_413_problem() {
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
 
     let response = app
-        .client
-        .post(app.url("/api/simulate"))
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "application/json")
-        .header("X-Actor-ID", "alice")
         .body(body)
         .send()
         .await
@@ -126,10 +123,8 @@ async fn a_wrong_content_type_is_a_415_problem() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/simulate"))
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "text/plain")
-        .header("X-Actor-ID", "alice")
         .body("event_id=demo_001")
         .send()
         .await
@@ -143,10 +138,8 @@ async fn malformed_json_is_a_400_problem() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/simulate"))
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "application/json")
-        .header("X-Actor-ID", "alice")
         .body("{\"event_id\": ")
         .send()
         .await

@@ -1,17 +1,13 @@
 //! Integration tests: the real application against a real Redis (see `helpers`).
+//!
+//! `scripts/test` runs them all on a single Redis; `scripts/cluster-test` runs them on a
+//! Redis Cluster, except the module `single_node`, whose tests need a single node by design.
 
 mod clients;
-mod contract;
-mod edge;
 mod errors;
-mod exactly_once;
-mod fault;
 mod helpers;
-mod operations;
-mod proxy;
-mod results;
-mod scripts;
 mod simulate;
+mod single_node;
 mod startup;
 mod store;
 mod system;

@@ -2,19 +2,10 @@
 
 use std::time::Instant;
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_body, spawn_app};
-
-async fn simulate(app: &TestApp, actor: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", actor)
-        .json(body)
-        .send()
-        .await
-        .expect("request sent")
-}
+use crate::helpers::{assert_problem, json_body, spawn_app};
 
 fn cache_status(response: &reqwest::Response) -> String {
     response
@@ -51,12 +42,12 @@ async fn the_catalogue_lists_the_demo_matches() {
 async fn a_simulation_returns_the_full_analysis() {
     let app = spawn_app().await;
 
-    let response = simulate(
-        &app,
-        "alice",
-        &json!({ "event_id": "demo_001", "iterations": 20000, "seed": 7 }),
-    )
-    .await;
+    let response = app
+        .simulate(
+            "alice",
+            &json!({ "event_id": "demo_001", "iterations": 20000, "seed": 7 }),
+        )
+        .await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -107,9 +98,9 @@ async fn a_simulation_returns_the_full_analysis() {
 async fn a_repeated_seeded_request_is_a_free_cache_hit_with_a_fresh_request_id() {
     let app = spawn_app().await;
     let request = json!({ "event_id": "demo_002", "seed": 11 });
-    let first = json_body(simulate(&app, "alice", &request).await).await;
+    let first = json_body(app.simulate("alice", &request).await).await;
 
-    let second = simulate(&app, "bob", &request).await;
+    let second = app.simulate("bob", &request).await;
 
     assert_eq!(cache_status(&second), "trickster-oracle; hit");
     let second = json_body(second).await;
@@ -124,8 +115,7 @@ async fn a_repeated_seeded_request_is_a_free_cache_hit_with_a_fresh_request_id()
 async fn an_inline_event_equal_to_a_catalogue_match_shares_its_cache_entry() {
     let app = spawn_app().await;
     let first = json_body(
-        simulate(
-            &app,
+        app.simulate(
             "alice",
             &json!({ "event_id": "demo_001", "seed": 5, "iterations": 1000 }),
         )
@@ -138,9 +128,7 @@ async fn an_inline_event_equal_to_a_catalogue_match_shares_its_cache_entry() {
                    "home_team": "Barcelona", "sport": "football", "home_advantage": 100 } }"#;
 
     let response = app
-        .client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", "alice")
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "application/json")
         .body(inline)
         .send()
@@ -162,8 +150,8 @@ async fn unseeded_requests_get_new_seeds_and_never_hit_but_their_seed_does() {
     let app = spawn_app().await;
     let request = json!({ "event_id": "demo_003", "iterations": 500 });
 
-    let a = json_body(simulate(&app, "alice", &request).await).await;
-    let b = json_body(simulate(&app, "alice", &request).await).await;
+    let a = json_body(app.simulate("alice", &request).await).await;
+    let b = json_body(app.simulate("alice", &request).await).await;
 
     assert_eq!(
         (
@@ -174,8 +162,7 @@ async fn unseeded_requests_get_new_seeds_and_never_hit_but_their_seed_does() {
     );
     assert_ne!(a["seed"], b["seed"]);
     let again = json_body(
-        simulate(
-            &app,
+        app.simulate(
             "alice",
             &json!({ "event_id": "demo_003", "iterations": 500, "seed": a["seed"] }),
         )
@@ -193,8 +180,8 @@ async fn the_same_seed_gives_identical_numbers_on_separate_instances() {
     let b = spawn_app().await;
     let request = json!({ "event_id": "demo_004", "seed": 99, "iterations": 3000 });
 
-    let from_a = json_body(simulate(&a, "alice", &request).await).await;
-    let from_b = json_body(simulate(&b, "alice", &request).await).await;
+    let from_a = json_body(a.simulate("alice", &request).await).await;
+    let from_b = json_body(b.simulate("alice", &request).await).await;
 
     assert_eq!(
         (
@@ -254,7 +241,7 @@ async fn invalid_fields_are_400_problems_naming_the_field() {
 
     for (body, field) in cases {
         let problem =
-            assert_problem(simulate(&app, "alice", &body).await, 400, "invalid_request").await;
+            assert_problem(app.simulate("alice", &body).await, 400, "invalid_request").await;
         let detail = problem["detail"].as_str().unwrap();
         assert!(
             detail.contains(field),
@@ -267,7 +254,9 @@ async fn invalid_fields_are_400_problems_naming_the_field() {
 async fn an_unknown_event_id_is_a_404_problem() {
     let app = spawn_app().await;
 
-    let response = simulate(&app, "alice", &json!({ "event_id": "demo_999" })).await;
+    let response = app
+        .simulate("alice", &json!({ "event_id": "demo_999" }))
+        .await;
 
     let problem = assert_problem(response, 404, "not_found").await;
     assert!(problem["detail"].as_str().unwrap().contains("event_id"));
@@ -282,7 +271,9 @@ async fn a_missing_or_malformed_actor_is_a_401_problem() {
         .await;
     assert!(missing.headers().contains_key("www-authenticate"));
     assert_problem(missing, 401, "unauthorized").await;
-    let malformed = simulate(&app, "not valid!", &json!({ "event_id": "demo_001" })).await;
+    let malformed = app
+        .simulate("not valid!", &json!({ "event_id": "demo_001" }))
+        .await;
     assert_problem(malformed, 401, "unauthorized").await;
 }
 
@@ -291,8 +282,7 @@ async fn team_names_are_echoed_whatever_their_words() {
     let app = spawn_app().await;
 
     let body = json_body(
-        simulate(
-            &app,
+        app.simulate(
             "alice",
             &json!({ "event": { "home_team": "Odds FC", "away_team": "Sure Thing United",
                                 "home_rating": 1600, "away_rating": 1500 }, "iterations": 200 }),
@@ -319,7 +309,7 @@ async fn concurrent_identical_misses_on_two_instances_compute_once() {
     let responses = futures_util::future::join_all((0..16).map(|i| {
         let app = if i % 2 == 0 { &a } else { &b };
         let request = request.clone();
-        async move { json_body(simulate(app, &format!("actor{i}"), &request).await).await }
+        async move { json_body(app.simulate(&format!("actor{i}"), &request).await).await }
     }))
     .await;
 
@@ -347,12 +337,12 @@ async fn heavy_simulations_do_not_block_other_requests() {
     let heavy = (0..8).map(|seed| {
         let app = &app;
         async move {
-            let response = simulate(
-                app,
-                &format!("heavy{seed}"),
-                &json!({ "event_id": "demo_006", "seed": seed, "iterations": 1_000_000 }),
-            )
-            .await;
+            let response = app
+                .simulate(
+                    &format!("heavy{seed}"),
+                    &json!({ "event_id": "demo_006", "seed": seed, "iterations": 1_000_000 }),
+                )
+                .await;
             assert_eq!(response.status(), 200);
             Instant::now()
         }
@@ -378,7 +368,7 @@ async fn heavy_simulations_do_not_block_other_requests() {
 async fn simulations_keep_working_after_script_flush() {
     let app = spawn_app().await;
     let request = json!({ "event_id": "demo_007", "seed": 3, "iterations": 1000 });
-    simulate(&app, "alice", &request).await;
+    app.simulate("alice", &request).await;
     let mut redis = app.redis_conn().await;
     let _: () = redis::cmd("SCRIPT")
         .arg("FLUSH")
@@ -386,7 +376,7 @@ async fn simulations_keep_working_after_script_flush() {
         .await
         .unwrap();
 
-    let response = simulate(&app, "alice", &request).await;
+    let response = app.simulate("alice", &request).await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(response).await["meta"]["cache_hit"], true);

@@ -1,6 +1,13 @@
-//! Starting and stopping the binary itself.
+//! Starting and stopping the binary itself (as a process, and in-process for the drain).
 
-use std::process::Command;
+use std::{process::Command, time::Duration};
+
+use reqwest::Method;
+
+use crate::helpers::{
+    SLOW_BODY_SIGNAL_AFTER, TestConfig, shared_redis_url, slow_simulation_body, spawn_app,
+    spawn_process,
+};
 
 fn start_with(vars: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"));
@@ -32,16 +39,14 @@ fn production_without_an_admin_token_refuses_to_start() {
 
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_request_finish() {
-    let mut app = crate::helpers::spawn_app().await;
+    let mut app = spawn_app().await;
     let request = app
-        .client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", "alice")
+        .as_actor(Method::POST, "/api/simulate", "alice")
         .header("content-type", "application/json")
-        .body(crate::helpers::slow_simulation_body())
+        .body(slow_simulation_body())
         .send();
     let in_flight = tokio::spawn(request);
-    tokio::time::sleep(crate::helpers::SLOW_BODY_SIGNAL_AFTER).await;
+    tokio::time::sleep(SLOW_BODY_SIGNAL_AFTER).await;
 
     let server = app.signal_shutdown();
     let response = in_flight
@@ -87,61 +92,32 @@ fn production_refuses_header_auth_unless_allowed() {
 
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_request_and_exits_zero() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trickster-oracle"))
-        .env_clear()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("REDIS_URL", crate::helpers::shared_redis_url())
-        .env("REDIS_KEY_PREFIX", format!("sigterm{port}"))
-        .env("LOG_LEVEL", "warn")
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .spawn()
-        .expect("binary starts");
+    let mut service = spawn_process(&TestConfig::new(&shared_redis_url())).await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the service came up");
     let slow = tokio::spawn(
         client
-            .post(format!("{base}/api/simulate"))
+            .post(format!("{}/api/simulate", service.base_url()))
             .header("X-Actor-ID", "draining")
             .header("content-type", "application/json")
-            .body(crate::helpers::slow_simulation_body())
+            .body(slow_simulation_body())
             .send(),
     );
-    tokio::time::sleep(crate::helpers::SLOW_BODY_SIGNAL_AFTER).await;
+    tokio::time::sleep(SLOW_BODY_SIGNAL_AFTER).await;
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
+    let terminated = service.terminate();
     let response = slow
         .await
         .unwrap()
         .expect("the in-flight request is answered");
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, _service) = tokio::task::spawn_blocking(move || {
+        let status = service.wait(Duration::from_secs(30));
+        (status, service)
+    })
+    .await
+    .unwrap();
 
-    assert!(killed.success());
+    assert!(terminated.is_ok(), "{terminated:?}");
     assert_eq!(response.status(), 200);
+    let status = status.expect("the process ended within 30 s");
     assert!(status.success(), "exit status {status:?}");
 }

@@ -16,7 +16,7 @@ use trickster_oracle::{
     },
 };
 
-use crate::helpers::{TestConfig, shared_redis_url};
+use crate::helpers::{TestConfig, redis_connection, shared_redis_url};
 
 fn store(config: &TestConfig) -> Store {
     Store::new(&Settings::from_map(&config.vars).unwrap()).unwrap()
@@ -61,8 +61,7 @@ async fn scripts_survive_script_flush() {
         .cache_fetch_or_compute("warm", POLICY, || compute_ok("1"))
         .await
         .unwrap();
-    let client = redis::Client::open(config.vars["REDIS_URL"].as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis_connection(&config).await;
     let _: () = redis::cmd("SCRIPT")
         .arg("FLUSH")
         .query_async(&mut conn)
@@ -96,11 +95,7 @@ async fn scripts_survive_script_flush() {
 async fn a_failed_computation_releases_the_lock_and_stores_nothing() {
     let config = TestConfig::new(&shared_redis_url());
     let store = store(&config);
-    let mut conn = redis::Client::open(config.vars["REDIS_URL"].as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut conn = redis_connection(&config).await;
 
     let failed = store
         .cache_fetch_or_compute("fails", POLICY, compute_fails)

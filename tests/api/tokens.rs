@@ -2,6 +2,7 @@
 //! on one Redis.
 
 use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -21,48 +22,6 @@ async fn three(config: TestConfig) -> [TestApp; 3] {
     [a, b, c]
 }
 
-async fn simulate(
-    app: &TestApp,
-    actor: &str,
-    body: &Value,
-    key: Option<&str>,
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", actor)
-        .json(body);
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    request.send().await.expect("request sent")
-}
-
-async fn ledger(app: &TestApp, actor: &str) -> Value {
-    json_body(
-        app.client
-            .get(app.url("/api/ledger?limit=100"))
-            .header("X-Actor-ID", actor)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
-async fn balance(app: &TestApp, actor: &str) -> i64 {
-    let body = json_body(
-        app.client
-            .get(app.url("/api/balance"))
-            .header("X-Actor-ID", actor)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    body["balance"].as_i64().unwrap()
-}
-
 fn sum_of_entries(ledger: &Value) -> i64 {
     ledger["entries"]
         .as_array()
@@ -76,15 +35,7 @@ fn sum_of_entries(ledger: &Value) -> i64 {
 async fn the_balance_starts_at_the_daily_allowance() {
     let app = spawn_app_with(config()).await;
 
-    let body = json_body(
-        app.client
-            .get(app.url("/api/balance"))
-            .header("X-Actor-ID", "newcomer")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body = json_body(app.balance("newcomer").await).await;
 
     assert_eq!(body["actor_id"], "newcomer");
     assert_eq!(body["balance"], 5);
@@ -104,11 +55,9 @@ async fn concurrent_misses_over_three_instances_never_overdraw() {
     let responses = join_all((0..60).map(|seed| {
         let app = &apps[seed % 3];
         async move {
-            simulate(
-                app,
+            app.simulate(
                 "spender",
                 &json!({ "event_id": "demo_001", "seed": seed, "iterations": 200 }),
-                None,
             )
             .await
             .status()
@@ -120,8 +69,8 @@ async fn concurrent_misses_over_three_instances_never_overdraw() {
     let ok = responses.iter().filter(|s| **s == 200).count();
     let denied = responses.iter().filter(|s| **s == 402).count();
     assert_eq!((ok, denied), (5, 55), "{responses:?}");
-    assert_eq!(balance(&apps[1], "spender").await, 0);
-    let ledger = ledger(&apps[2], "spender").await;
+    assert_eq!(apps[1].balance_amount("spender").await, 0);
+    let ledger = json_body(apps[2].ledger("spender", 100, None).await).await;
     assert_eq!(sum_of_entries(&ledger), 0);
 }
 
@@ -129,13 +78,9 @@ async fn concurrent_misses_over_three_instances_never_overdraw() {
 async fn an_insufficient_balance_is_a_402_with_required_and_available() {
     let app = spawn_app_with(config().set("SIMULATION_COST", "7")).await;
 
-    let response = simulate(
-        &app,
-        "poor",
-        &json!({ "event_id": "demo_001", "seed": 1 }),
-        None,
-    )
-    .await;
+    let response = app
+        .simulate("poor", &json!({ "event_id": "demo_001", "seed": 1 }))
+        .await;
 
     let problem = assert_problem(response, 402, "insufficient_tokens").await;
     assert_eq!(
@@ -153,7 +98,7 @@ async fn one_idempotency_key_over_three_instances_runs_and_charges_once() {
         let app = &apps[i % 3];
         let body = body.clone();
         async move {
-            let response = simulate(app, "retrier", &body, Some("order-42")).await;
+            let response = app.simulate_with_key("retrier", "order-42", &body).await;
             let status = response.status().as_u16();
             let replayed = response.headers().contains_key("idempotent-replayed");
             let retry_after = response.headers().contains_key("retry-after");
@@ -175,19 +120,19 @@ async fn one_idempotency_key_over_three_instances_runs_and_charges_once() {
         assert_eq!(replay.3["meta"]["idempotency_replay"], true);
         assert_eq!(replay.3["seed"], fresh[0].3["seed"], "the stored response");
     }
-    assert_eq!(balance(&apps[0], "retrier").await, 4, "one charge");
+    assert_eq!(apps[0].balance_amount("retrier").await, 4, "one charge");
 
-    let late = simulate(&apps[1], "retrier", &body, Some("order-42")).await;
+    let late = apps[1]
+        .simulate_with_key("retrier", "order-42", &body)
+        .await;
     assert_eq!(late.headers()["idempotent-replayed"], "true");
-    let other_body = simulate(
-        &apps[2],
-        "retrier",
-        &json!({ "event_id": "demo_003" }),
-        Some("order-42"),
-    )
-    .await;
+    let other_body = apps[2]
+        .simulate_with_key("retrier", "order-42", &json!({ "event_id": "demo_003" }))
+        .await;
     assert_problem(other_body, 422, "idempotency_key_mismatch").await;
-    let other_actor = simulate(&apps[0], "someone-else", &body, Some("order-42")).await;
+    let other_actor = apps[0]
+        .simulate_with_key("someone-else", "order-42", &body)
+        .await;
     assert_eq!(other_actor.status(), 200);
     assert!(
         !other_actor.headers().contains_key("idempotent-replayed"),
@@ -201,15 +146,13 @@ async fn a_stored_402_is_replayed_and_the_alternative_header_is_accepted() {
     let body = json!({ "event_id": "demo_001", "seed": 3 });
 
     let first = app
-        .client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", "broke")
+        .as_actor(Method::POST, "/api/simulate", "broke")
         .header("X-Idempotency-Key", "k")
         .json(&body)
         .send()
         .await
         .unwrap();
-    let again = simulate(&app, "broke", &body, Some("k")).await;
+    let again = app.simulate_with_key("broke", "k", &body).await;
 
     assert_eq!(first.status(), 402);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
@@ -227,14 +170,7 @@ async fn the_burst_is_exact_across_three_instances() {
 
     let responses = join_all((0..30).map(|i| {
         let app = &apps[i % 3];
-        async move {
-            app.client
-                .get(app.url("/api/events"))
-                .header("X-Actor-ID", "burster")
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.events("burster").await }
     }))
     .await;
 
@@ -269,16 +205,10 @@ async fn the_bucket_refills_at_the_configured_rate() {
             .set("RATE_LIMIT_PER_MINUTE", "600"),
     )
     .await;
-    let get = || {
-        app.client
-            .get(app.url("/api/events"))
-            .header("X-Actor-ID", "refill")
-            .send()
-    };
     // Empty the bucket (however slowly this machine sends the requests).
     let mut limited = false;
     for _ in 0..50 {
-        if get().await.unwrap().status() == 429 {
+        if app.events("refill").await.status() == 429 {
             limited = true;
             break;
         }
@@ -286,7 +216,7 @@ async fn the_bucket_refills_at_the_configured_rate() {
     assert!(limited, "the bucket empties");
 
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    let refilled = get().await.unwrap();
+    let refilled = app.events("refill").await;
 
     assert_eq!(refilled.status(), 200);
     let header = refilled.headers()["ratelimit-policy"]
@@ -316,34 +246,15 @@ async fn anonymous_callers_are_limited_by_address_and_system_routes_never() {
     assert!(!app.get("/health").await.headers().contains_key("ratelimit"));
 }
 
-async fn admin_post(
-    app: &TestApp,
-    path: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> reqwest::Response {
-    let mut request = app.client.post(app.url(path)).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn admin_routes_need_the_token_and_vanish_without_one() {
     let app = spawn_app_with(config()).await;
     let disabled = spawn_app_with(TestConfig::new(&shared_redis_url())).await;
     let grant = json!({ "actor_id": "alice", "amount": 3 });
 
-    let missing = admin_post(&app, "/api/admin/grants", None, &grant).await;
-    let wrong = admin_post(
-        &app,
-        "/api/admin/grants",
-        Some("wrong-token-0123456789"),
-        &grant,
-    )
-    .await;
-    let off = admin_post(&disabled, "/api/admin/grants", Some(ADMIN), &grant).await;
+    let missing = app.admin_post("/api/admin/grants", None, &grant).await;
+    let wrong = app.grant("wrong-token-0123456789", None, &grant).await;
+    let off = disabled.grant(ADMIN, None, &grant).await;
 
     assert!(missing.headers().contains_key("www-authenticate"));
     assert_problem(missing, 401, "unauthorized").await;
@@ -355,27 +266,22 @@ async fn admin_routes_need_the_token_and_vanish_without_one() {
 async fn an_idempotent_grant_credits_once() {
     let app = spawn_app_with(config()).await;
     let grant = json!({ "actor_id": "granted", "amount": 4, "reason": "course" });
-    let send = |body: Value| {
-        app.client
-            .post(app.url("/api/admin/grants"))
-            .bearer_auth(ADMIN)
-            .header("Idempotency-Key", "grant-1")
-            .json(&body)
-            .send()
-    };
-
-    let first = json_body(send(grant.clone()).await.unwrap()).await;
-    let second = json_body(send(grant.clone()).await.unwrap()).await;
-    let other = send(json!({ "actor_id": "granted", "amount": 5 }))
-        .await
-        .unwrap();
+    let first = json_body(app.grant(ADMIN, Some("grant-1"), &grant).await).await;
+    let second = json_body(app.grant(ADMIN, Some("grant-1"), &grant).await).await;
+    let other = app
+        .grant(
+            ADMIN,
+            Some("grant-1"),
+            &json!({ "actor_id": "granted", "amount": 5 }),
+        )
+        .await;
 
     assert_eq!(first["balance"], 9);
     assert_eq!(second["idempotency_replay"], true);
     assert_eq!(second["entry_id"], first["entry_id"]);
     assert_problem(other, 422, "idempotency_key_mismatch").await;
-    assert_eq!(balance(&app, "granted").await, 9);
-    let ledger = ledger(&app, "granted").await;
+    assert_eq!(app.balance_amount("granted").await, 9);
+    let ledger = json_body(app.ledger("granted", 100, None).await).await;
     assert_eq!(ledger["entries"][0]["kind"], "grant");
     assert_eq!(ledger["entries"][0]["reason"], "course");
     assert_eq!(sum_of_entries(&ledger), 9);
@@ -384,21 +290,18 @@ async fn an_idempotent_grant_credits_once() {
 #[tokio::test]
 async fn api_key_mode_authenticates_by_key_and_ignores_the_actor_header() {
     let app = spawn_app_with(config().set("AUTH_MODE", "api_key")).await;
-    let created = admin_post(
-        &app,
-        "/api/admin/api-keys",
-        Some(ADMIN),
-        &json!({ "actor_id": "keyholder" }),
-    )
-    .await;
+    let created = app
+        .admin_post(
+            "/api/admin/api-keys",
+            Some(ADMIN),
+            &json!({ "actor_id": "keyholder" }),
+        )
+        .await;
     assert_eq!(created.status(), 201);
     let created = json_body(created).await;
     let key = created["key"].as_str().unwrap().to_owned();
     let get_balance = |key: Option<String>| {
-        let mut request = app
-            .client
-            .get(app.url("/api/balance"))
-            .header("X-Actor-ID", "impostor");
+        let mut request = app.as_actor(Method::GET, "/api/balance", "impostor");
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -422,26 +325,21 @@ async fn api_key_mode_authenticates_by_key_and_ignores_the_actor_header() {
     assert_problem(unknown, 401, "unauthorized").await;
 
     let revoked = app
-        .client
-        .delete(app.url(&format!(
-            "/api/admin/api-keys/{}",
-            created["key_id"].as_str().unwrap()
-        )))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+        .admin_delete(
+            &format!(
+                "/api/admin/api-keys/{}",
+                created["key_id"].as_str().unwrap()
+            ),
+            ADMIN,
+        )
+        .await;
     assert_eq!(revoked.status(), 204);
     let after = get_balance(Some(key)).await.unwrap();
     let problem = assert_problem(after, 401, "unauthorized").await;
     assert!(problem["detail"].as_str().unwrap().contains("revoked"));
     let again = app
-        .client
-        .delete(app.url("/api/admin/api-keys/ffffffffffffffff"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+        .admin_delete("/api/admin/api-keys/ffffffffffffffff", ADMIN)
+        .await;
     assert_problem(again, 404, "not_found").await;
 }
 
@@ -449,8 +347,7 @@ async fn api_key_mode_authenticates_by_key_and_ignores_the_actor_header() {
 async fn api_keys_are_stored_only_as_hashes() {
     let app = spawn_app_with(config()).await;
     let created = json_body(
-        admin_post(
-            &app,
+        app.admin_post(
             "/api/admin/api-keys",
             Some(ADMIN),
             &json!({ "actor_id": "hashed", "label": "laptop" }),
@@ -480,49 +377,61 @@ async fn api_keys_are_stored_only_as_hashes() {
     assert_eq!(record["key_hash"].len(), 64);
 }
 
+/// A ledger entry id (`<ms>-<seq>`, a stream id) as numbers, which order it.
+fn entry_id(entry: &Value) -> (u64, u64) {
+    let id = entry["id"].as_str().unwrap();
+    let (ms, seq) = id
+        .split_once('-')
+        .unwrap_or_else(|| panic!("entry id {id}"));
+    (ms.parse().unwrap(), seq.parse().unwrap())
+}
+
 #[tokio::test]
 async fn the_ledger_is_paginated_newest_first() {
     let app = spawn_app_with(config().set("RATE_LIMIT_BURST", "100")).await;
     for i in 0..3 {
-        simulate(
-            &app,
-            "pager",
-            &json!({ "event_id": "demo_001", "seed": 100 + i, "iterations": 100 }),
-            None,
-        )
-        .await;
+        let response = app
+            .simulate(
+                "pager",
+                &json!({ "event_id": "demo_001", "seed": 100 + i, "iterations": 100 }),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
     }
-    let page = |cursor: Option<String>| {
-        let mut url = app.url("/api/ledger?limit=2");
-        if let Some(cursor) = cursor {
-            url.push_str(&format!("&cursor={cursor}"));
-        }
-        app.client.get(url).header("X-Actor-ID", "pager").send()
-    };
 
-    let first = json_body(page(None).await.unwrap()).await;
-    let second = json_body(
-        page(first["next_cursor"].as_str().map(str::to_owned))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let first = json_body(app.ledger("pager", 2, None).await).await;
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = json_body(app.ledger("pager", 2, Some(cursor)).await).await;
+    let whole = json_body(app.ledger("pager", 100, None).await).await;
 
     assert_eq!(first["entries"].as_array().unwrap().len(), 2);
     assert_eq!(first["entries"][0]["balance_after"], 2, "newest first");
     assert_eq!(second["entries"].as_array().unwrap().len(), 2);
     assert_eq!(second["entries"][1]["kind"], "daily_grant");
     assert!(second.get("next_cursor").is_none());
-    let before_everything = json_body(page(Some(hex::encode("000-0"))).await.unwrap()).await;
+    // Across the pages: every entry once, newest first (ids strictly decreasing).
+    let walked: Vec<(u64, u64)> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["entries"].as_array().unwrap())
+        .map(entry_id)
+        .collect();
+    let all: Vec<(u64, u64)> = whole["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(entry_id)
+        .collect();
+    assert!(
+        walked.windows(2).all(|pair| pair[0] > pair[1]),
+        "strictly decreasing ids, so no duplicates: {walked:?}"
+    );
+    assert_eq!(walked, all, "the pages hold every entry");
+    assert_eq!(all.len(), 4, "three spends and the daily allowance");
+    let before_everything =
+        json_body(app.ledger("pager", 2, Some(&hex::encode("000-0"))).await).await;
     assert_eq!(before_everything["entries"].as_array().unwrap().len(), 0);
-    let bad = page(Some("not-a-cursor".into())).await.unwrap();
+    let bad = app.ledger("pager", 2, Some("not-a-cursor")).await;
     assert_problem(bad, 400, "invalid_request").await;
-    let too_many = app
-        .client
-        .get(app.url("/api/ledger?limit=101"))
-        .header("X-Actor-ID", "pager")
-        .send()
-        .await
-        .unwrap();
+    let too_many = app.ledger("pager", 101, None).await;
     assert_problem(too_many, 400, "invalid_request").await;
 }

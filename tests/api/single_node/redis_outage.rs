@@ -1,9 +1,10 @@
-//! Redis loss under load: Redis is really stopped while two instances serve several actors,
-//! then started again with its data.
+//! Redis really stopped and started again: readiness follows it, and under load the service
+//! fails closed and loses no token.
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::json;
 use trickster_oracle::{
     config::Settings,
@@ -11,6 +12,37 @@ use trickster_oracle::{
 };
 
 use crate::helpers::{OwnedRedis, TestApp, TestConfig, json_body, spawn_app_with};
+
+#[tokio::test]
+async fn readiness_follows_redis_down_and_back_while_health_stays_up() {
+    let redis = OwnedRedis::start().await;
+    let app = spawn_app_with(TestConfig::new(&redis.url).set("REDIS_TIMEOUT_MS", "300")).await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+
+    redis.stop().await;
+    let down = app.get("/ready").await;
+    let health = app.get("/health").await;
+
+    assert_eq!(down.status(), 503);
+    assert!(down.headers().contains_key("retry-after"));
+    let body = json_body(down).await;
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["checks"]["redis"]["ok"], false);
+    assert!(body["checks"]["redis"]["error"].is_string());
+    assert_eq!(health.status(), 200);
+
+    redis.restart().await;
+    // The connection manager reconnects in the background; no restart of the app.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.get("/ready").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "ready again after Redis returned");
+}
 
 const ACTORS: usize = 6;
 const REQUESTS_PER_ACTOR: usize = 30;
@@ -40,22 +72,19 @@ async fn observe(response: reqwest::Result<reqwest::Response>, started: Instant)
     }
 }
 
-async fn actor_load(apps: &[TestApp; 2], actor: usize) -> Vec<Observation> {
+async fn actor_load(apps: &[TestApp; 2], actor_index: usize) -> Vec<Observation> {
     let mut seen = Vec::new();
     for i in 0..REQUESTS_PER_ACTOR {
         let app = &apps[i % 2];
         let started = Instant::now();
+        let actor = format!("fault-{actor_index}");
         let response = if i % 3 == 2 {
-            app.client
-                .get(app.url("/api/balance"))
-                .header("X-Actor-ID", format!("fault-{actor}"))
+            app.as_actor(Method::GET, "/api/balance", &actor)
                 .send()
                 .await
         } else {
-            app.client
-                .post(app.url("/api/simulate"))
-                .header("X-Actor-ID", format!("fault-{actor}"))
-                .json(&json!({ "event_id": "demo_002", "seed": actor * 1000 + i, "iterations": 20000 }))
+            app.as_actor(Method::POST, "/api/simulate", &actor)
+                .json(&json!({ "event_id": "demo_002", "seed": actor_index * 1000 + i, "iterations": 20000 }))
                 .send()
                 .await
         };
@@ -84,7 +113,7 @@ async fn losing_redis_under_load_fails_closed_and_loses_no_token() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         redis.stop().await;
         tokio::time::sleep(Duration::from_millis(800)).await;
-        redis.resume().await;
+        redis.restart().await;
         // Redis answers again: count one instance's requests until it answers too. The
         // request that meets the dead connection fails and triggers the reconnect.
         let back = Instant::now();
@@ -92,9 +121,7 @@ async fn losing_redis_under_load_fails_closed_and_loses_no_token() {
         loop {
             attempts += 1;
             let status = apps[0]
-                .client
-                .get(apps[0].url("/api/events"))
-                .header("X-Actor-ID", "prober")
+                .as_actor(Method::GET, "/api/events", "prober")
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
@@ -148,16 +175,7 @@ async fn losing_redis_under_load_fails_closed_and_loses_no_token() {
             cursor: None,
         };
         let account = store.account(&actor, Some(page)).await.unwrap();
-        let ledger = json_body(
-            apps[0]
-                .client
-                .get(apps[0].url("/api/ledger?limit=100"))
-                .header("X-Actor-ID", &actor)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let ledger = json_body(apps[0].ledger(&actor, 100, None).await).await;
         let sum: i64 = ledger["entries"]
             .as_array()
             .unwrap()

@@ -6,7 +6,7 @@ use trickster_oracle::store::scripts;
 
 use crate::{
     helpers::{TestApp, TestConfig, assert_problem, json_body, shared_redis_url, spawn_app_with},
-    proxy::RedisProxy,
+    single_node::proxy::RedisProxy,
 };
 
 async fn simulate(app: &TestApp, actor: &str, body: &Value) -> Value {

@@ -22,7 +22,7 @@ use crate::{
         OwnedRedis, TestApp, TestConfig, assert_problem, json_body, shared_redis_url,
         spawn_app_with,
     },
-    proxy::RedisProxy,
+    single_node::proxy::RedisProxy,
 };
 
 /// What the tests look at, through their own connection to the real Redis.
