@@ -7,166 +7,114 @@ use poem_openapi::{Enum, Object};
 
 use crate::domain::{engine, explain, matchup::Matchup};
 
-/// Home / draw / away probabilities.
-#[derive(Debug, Clone, Object)]
-pub struct Probabilities {
-    pub home: f64,
-    pub draw: f64,
-    pub away: f64,
+/// Defines a wire type that mirrors a domain type field for field (or variant for variant)
+/// together with its conversion, so each mirror is written once.
+macro_rules! mirror {
+    ($(#[$meta:meta])* struct $name:ident from $($source:ident)::+ {
+        $($(#[$field_meta:meta])* $field:ident : $ty:ty),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Object)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty),+
+        }
+
+        impl From<$($source)::+> for $name {
+            fn from(value: $($source)::+) -> Self {
+                Self { $($field: value.$field.into()),+ }
+            }
+        }
+    };
+    ($(#[$meta:meta])* enum $name:ident from $($source:ident)::+ { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Enum)]
+        #[oai(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl From<$($source)::+> for $name {
+            fn from(value: $($source)::+) -> Self {
+                use $($source)::+ as Source;
+                match value {
+                    $(Source::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+pub(crate) use mirror;
+
+mirror! {
+    /// Home / draw / away probabilities.
+    struct Probabilities from engine::Probabilities { home: f64, draw: f64, away: f64 }
 }
 
-impl From<engine::Probabilities> for Probabilities {
-    fn from(p: engine::Probabilities) -> Self {
-        Self {
-            home: p.home,
-            draw: p.draw,
-            away: p.away,
-        }
+mirror! {
+    /// A 95 % Wilson score interval.
+    struct Interval from engine::Interval { lower: f64, upper: f64 }
+}
+
+mirror! {
+    /// Wilson score intervals of the Monte Carlo probabilities.
+    struct Intervals from engine::Intervals { home: Interval, draw: Interval, away: Interval }
+}
+
+mirror! {
+    /// Quantiles of the per-iteration expected score (linear interpolation, "type 7").
+    struct Quantiles from engine::Quantiles { p5: f64, p25: f64, p50: f64, p75: f64, p95: f64 }
+}
+
+mirror! {
+    /// 20 equal bins on [0, 1].
+    struct Histogram from engine::Histogram {
+        /// 21 bin edges, 0 to 1.
+        edges: Vec<f64>,
+        /// 20 counts; they sum to `iterations`.
+        counts: Vec<u64>,
     }
 }
 
-/// A 95 % Wilson score interval.
-#[derive(Debug, Clone, Object)]
-pub struct Interval {
-    pub lower: f64,
-    pub upper: f64,
-}
-
-impl From<engine::Interval> for Interval {
-    fn from(i: engine::Interval) -> Self {
-        Self {
-            lower: i.lower,
-            upper: i.upper,
-        }
+mirror! {
+    /// Statistics of the expected score `m = 1 / (1 + 10^(−D/400))` over the iterations.
+    struct ExpectedScore from engine::ExpectedScore {
+        /// The closed-form Elo expected score of the home side.
+        elo: f64,
+        mean: f64,
+        /// Population standard deviation.
+        stdev: f64,
+        /// Population skewness.
+        skew: f64,
+        /// Population excess kurtosis.
+        kurtosis: f64,
+        quantiles: Quantiles,
+        histogram: Histogram,
     }
 }
 
-/// Wilson score intervals of the Monte Carlo probabilities.
-#[derive(Debug, Clone, Object)]
-pub struct Intervals {
-    pub home: Interval,
-    pub draw: Interval,
-    pub away: Interval,
+mirror! {
+    /// Name of a model scenario.
+    enum ScenarioName from engine::ScenarioName { Conservative, Base, Aggressive }
 }
 
-impl From<engine::Intervals> for Intervals {
-    fn from(i: engine::Intervals) -> Self {
-        Self {
-            home: i.home.into(),
-            draw: i.draw.into(),
-            away: i.away.into(),
-        }
+mirror! {
+    /// One scenario: the model with its scale and variance changed.
+    struct Scenario from engine::ScenarioResult {
+        name: ScenarioName,
+        scale_multiplier: f64,
+        variance_multiplier: f64,
+        probabilities: Probabilities,
     }
 }
 
-/// Quantiles of the per-iteration expected score (linear interpolation, "type 7").
-#[derive(Debug, Clone, Object)]
-pub struct Quantiles {
-    pub p5: f64,
-    pub p25: f64,
-    pub p50: f64,
-    pub p75: f64,
-    pub p95: f64,
+mirror! {
+    /// Uncertainty band of the outcome distribution.
+    enum RiskBand from engine::RiskBand { Low, Medium, High }
 }
 
-/// 20 equal bins on [0, 1].
-#[derive(Debug, Clone, Object)]
-pub struct Histogram {
-    /// 21 bin edges, 0 to 1.
-    pub edges: Vec<f64>,
-    /// 20 counts; they sum to `iterations`.
-    pub counts: Vec<u64>,
-}
-
-/// Statistics of the expected score `m = 1 / (1 + 10^(−D/400))` over the iterations.
-#[derive(Debug, Clone, Object)]
-pub struct ExpectedScore {
-    /// The closed-form Elo expected score of the home side.
-    pub elo: f64,
-    pub mean: f64,
-    /// Population standard deviation.
-    pub stdev: f64,
-    /// Population skewness.
-    pub skew: f64,
-    /// Population excess kurtosis.
-    pub kurtosis: f64,
-    pub quantiles: Quantiles,
-    pub histogram: Histogram,
-}
-
-impl From<engine::ExpectedScore> for ExpectedScore {
-    fn from(e: engine::ExpectedScore) -> Self {
-        let q = e.quantiles;
-        Self {
-            elo: e.elo,
-            mean: e.mean,
-            stdev: e.stdev,
-            skew: e.skew,
-            kurtosis: e.kurtosis,
-            quantiles: Quantiles {
-                p5: q.p5,
-                p25: q.p25,
-                p50: q.p50,
-                p75: q.p75,
-                p95: q.p95,
-            },
-            histogram: Histogram {
-                edges: e.histogram.edges,
-                counts: e.histogram.counts,
-            },
-        }
-    }
-}
-
-/// Name of a model scenario.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ScenarioName {
-    Conservative,
-    Base,
-    Aggressive,
-}
-
-/// One scenario: the model with its scale and variance changed.
-#[derive(Debug, Clone, Object)]
-pub struct Scenario {
-    pub name: ScenarioName,
-    pub scale_multiplier: f64,
-    pub variance_multiplier: f64,
-    pub probabilities: Probabilities,
-}
-
-impl From<engine::ScenarioResult> for Scenario {
-    fn from(s: engine::ScenarioResult) -> Self {
-        Self {
-            name: match s.name {
-                engine::ScenarioName::Conservative => ScenarioName::Conservative,
-                engine::ScenarioName::Base => ScenarioName::Base,
-                engine::ScenarioName::Aggressive => ScenarioName::Aggressive,
-            },
-            scale_multiplier: s.scale_multiplier,
-            variance_multiplier: s.variance_multiplier,
-            probabilities: s.probabilities.into(),
-        }
-    }
-}
-
-/// Uncertainty band of the outcome distribution.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RiskBand {
-    Low,
-    Medium,
-    High,
-}
-
-/// The side the model favours, or `none` when the two sides are level.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Favourite {
-    Home,
-    Away,
-    None,
+mirror! {
+    /// The side the model favours, or `none` when the two sides are level.
+    enum Favourite from engine::Favourite { Home, Away, None }
 }
 
 /// How uncertain the outcome is, and how often the favourite fails to win.
@@ -196,29 +144,22 @@ impl From<engine::Risk> for Risk {
     fn from(r: engine::Risk) -> Self {
         Self {
             score: r.score,
-            band: match r.band {
-                engine::RiskBand::Low => RiskBand::Low,
-                engine::RiskBand::Medium => RiskBand::Medium,
-                engine::RiskBand::High => RiskBand::High,
-            },
-            favourite: match r.favourite {
-                engine::Favourite::Home => Favourite::Home,
-                engine::Favourite::Away => Favourite::Away,
-                engine::Favourite::None => Favourite::None,
-            },
+            band: r.band.into(),
+            favourite: r.favourite.into(),
             upset_probability: r.upset_probability,
             rationale: explain::rationale(&r),
         }
     }
 }
 
-/// One outcome explained.
-#[derive(Debug, Clone, Object)]
-pub struct OutcomeNote {
-    /// `home_win`, `draw` or `away_win`.
-    pub name: String,
-    pub probability: f64,
-    pub description: String,
+mirror! {
+    /// One outcome explained.
+    struct OutcomeNote from explain::OutcomeNote {
+        /// `home_win`, `draw` or `away_win`.
+        name: String,
+        probability: f64,
+        description: String,
+    }
 }
 
 /// Plain-language, educational reading of the numbers.
@@ -233,15 +174,7 @@ impl From<explain::Explanation> for Explanation {
     fn from(e: explain::Explanation) -> Self {
         Self {
             summary: e.summary,
-            scenarios: e
-                .scenarios
-                .into_iter()
-                .map(|n| OutcomeNote {
-                    name: n.name,
-                    probability: n.probability,
-                    description: n.description,
-                })
-                .collect(),
+            scenarios: e.scenarios.into_iter().map(Into::into).collect(),
             caveats: e.caveats,
         }
     }

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::{Object, OpenApi, param::Query, payload::Json, types::Example};
+use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json, types::Example};
 
 use super::{
     ApiTags, admission, auth,
     error::{ApiError, doc},
+    model::mirror,
     rfc3339_ms,
 };
 use crate::{
@@ -43,20 +44,12 @@ pub struct Balance {
     pub updated_at: Option<String>,
 }
 
-/// Kind of a ledger entry.
-#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum EntryKind {
-    /// The daily allowance top-up.
-    DailyGrant,
-    /// Tokens credited by an administrator.
-    Grant,
-    /// A computed simulation was charged.
-    Spend,
-    /// A charge returned because its request never finished (lease expired).
-    Release,
-    /// A charge returned because its request failed.
-    Refund,
+mirror! {
+    /// Kind of a ledger entry: `daily_grant` (the daily allowance top-up), `grant` (credited
+    /// by an administrator), `spend` (a computed simulation was charged), `release` (a charge
+    /// returned because its request never finished), `refund` (a charge returned because its
+    /// request failed).
+    enum EntryKind from ledger::EntryKind { DailyGrant, Grant, Spend, Release, Refund }
 }
 
 /// One balance change. The balance always equals the sum of the entries' amounts.
@@ -122,18 +115,6 @@ impl Example for LedgerPage {
                 },
             ],
             next_cursor: None,
-        }
-    }
-}
-
-impl From<ledger::EntryKind> for EntryKind {
-    fn from(kind: ledger::EntryKind) -> Self {
-        match kind {
-            ledger::EntryKind::DailyGrant => Self::DailyGrant,
-            ledger::EntryKind::Grant => Self::Grant,
-            ledger::EntryKind::Spend => Self::Spend,
-            ledger::EntryKind::Release => Self::Release,
-            ledger::EntryKind::Refund => Self::Refund,
         }
     }
 }

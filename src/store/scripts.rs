@@ -20,22 +20,19 @@ pub struct Lib {
     source: &'static str,
 }
 
-pub const ARGS: Lib = Lib {
-    name: "args",
-    source: include_str!("../../lua/lib/args.lua"),
-};
-pub const CLOCK: Lib = Lib {
-    name: "clock",
-    source: include_str!("../../lua/lib/clock.lua"),
-};
-pub const ACCOUNT: Lib = Lib {
-    name: "account",
-    source: include_str!("../../lua/lib/account.lua"),
-};
-pub const IDEMPOTENCY: Lib = Lib {
-    name: "idempotency",
-    source: include_str!("../../lua/lib/idempotency.lua"),
-};
+macro_rules! lib {
+    ($ident:ident = $file:literal) => {
+        pub const $ident: Lib = Lib {
+            name: $file,
+            source: include_str!(concat!("../../lua/lib/", $file, ".lua")),
+        };
+    };
+}
+
+lib!(ARGS = "args");
+lib!(CLOCK = "clock");
+lib!(ACCOUNT = "account");
+lib!(IDEMPOTENCY = "idempotency");
 
 /// One script: its name (logs, metrics), the names of its keys and arguments in order, and
 /// the program Redis runs (library parts + the script's own file).

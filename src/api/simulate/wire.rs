@@ -252,14 +252,9 @@ pub enum EventsResponse {
 /// A catalogue match.
 #[derive(Debug, Clone, Object)]
 pub struct CatalogueEntry {
-    pub event_id: String,
+    #[oai(flatten)]
+    pub event: EventView,
     pub competition: String,
-    pub home_team: String,
-    pub away_team: String,
-    pub home_rating: f64,
-    pub away_rating: f64,
-    pub home_advantage: f64,
-    pub sport: String,
     /// What the match is good for exploring.
     pub note: String,
 }
@@ -306,14 +301,8 @@ impl Example for Catalogue {
 
 pub fn catalogue_entry(e: &catalogue::CatalogueEvent) -> CatalogueEntry {
     CatalogueEntry {
-        event_id: e.id.into(),
+        event: EventView::new(&e.matchup(), Some(e.id)),
         competition: e.competition.into(),
-        home_team: e.home_team.into(),
-        away_team: e.away_team.into(),
-        home_rating: e.home_rating,
-        away_rating: e.away_rating,
-        home_advantage: e.home_advantage,
-        sport: crate::domain::matchup::DEFAULT_SPORT.into(),
         note: e.note.into(),
     }
 }

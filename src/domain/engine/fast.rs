@@ -24,13 +24,12 @@
 //! thousand for a million iterations).
 
 use super::{
-    Counts, ExpectedScore, HISTOGRAM_BINS, Histogram, LOGISTIC_SCALE, MatchParams, SCENARIOS,
-    Simulation,
+    Counts, ExpectedScore, HISTOGRAM_BINS, LOGISTIC_SCALE, MatchParams, SCENARIOS, Simulation,
     closed_form::sigmoid,
     rng::{GRID, GRID_BITS, Xoshiro256PlusPlus, blocks, grid_index, grid_uniform},
     sample::{
-        assemble, expected_score_of_margin, histogram_bin, histogram_edges, margin, quantile_ranks,
-        quantiles_with, shape,
+        assemble, expected_score_of_margin, histogram_bin, margin, quantile_ranks, quantiles_with,
+        shape,
     },
     search::{first_true, grid_guess},
 };
@@ -195,20 +194,8 @@ pub fn simulate(params: &MatchParams, iterations: u32, seed: u64) -> Simulation 
     let m2 = (a2 - delta * delta).max(0.0);
     let m3 = a3 - 3.0 * delta * a2 + 2.0 * delta * delta * delta;
     let m4 = a4 - 4.0 * delta * a3 + 6.0 * delta * delta * a2 - 3.0 * delta * delta * delta * delta;
-    let (mean, stdev, skew, kurtosis) = shape(elo + delta, m2, m3, m4);
-
-    let expected_score = ExpectedScore {
-        elo,
-        mean,
-        stdev,
-        skew,
-        kurtosis,
-        quantiles,
-        histogram: Histogram {
-            edges: histogram_edges(),
-            counts: histogram_counts,
-        },
-    };
+    let moments = shape(elo + delta, m2, m3, m4);
+    let expected_score = ExpectedScore::from_parts(elo, moments, quantiles, histogram_counts);
     assemble(params, iterations, seed, scenario_counts, expected_score)
 }
 

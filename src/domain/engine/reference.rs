@@ -9,13 +9,9 @@
 //! exists to prove that the shortcuts of the fast engine change nothing.
 
 use super::{
-    Counts, ExpectedScore, HISTOGRAM_BINS, Histogram, LOGISTIC_SCALE, MatchParams, SCENARIOS,
-    Simulation,
+    Counts, ExpectedScore, HISTOGRAM_BINS, LOGISTIC_SCALE, MatchParams, SCENARIOS, Simulation,
     rng::{Xoshiro256PlusPlus, blocks, grid_index, grid_uniform},
-    sample::{
-        assemble, expected_score_of_margin, histogram_bin, histogram_edges, margin, quantiles_with,
-        shape,
-    },
+    sample::{assemble, expected_score_of_margin, histogram_bin, margin, quantiles_with, shape},
 };
 
 /// Same contract as [`super::simulate`], computed the slow, obvious way.
@@ -63,23 +59,13 @@ pub fn simulate(params: &MatchParams, iterations: u32, seed: u64) -> Simulation 
         c3 += d * d * d;
         c4 += d * d * d * d;
     }
-    let (mean, stdev, skew, kurtosis) = shape(mean, c2 / nf, c3 / nf, c4 / nf);
+    let moments = shape(mean, c2 / nf, c3 / nf, c4 / nf);
 
     scores.sort_by(f64::total_cmp);
     let quantiles = quantiles_with(n, |r| scores[r as usize]);
 
-    let expected_score = ExpectedScore {
-        elo: 1.0 / (1.0 + 10f64.powf(-mu / 400.0)),
-        mean,
-        stdev,
-        skew,
-        kurtosis,
-        quantiles,
-        histogram: Histogram {
-            edges: histogram_edges(),
-            counts: histogram_counts,
-        },
-    };
+    let elo = 1.0 / (1.0 + 10f64.powf(-mu / 400.0));
+    let expected_score = ExpectedScore::from_parts(elo, moments, quantiles, histogram_counts);
     assemble(params, iterations, seed, counts, expected_score)
 }
 

@@ -10,8 +10,8 @@
 //! use; the tests compare both implementations directly.)
 
 use super::{
-    BASE_SCENARIO, Counts, ExpectedScore, HISTOGRAM_BINS, Intervals, MatchParams, Probabilities,
-    QUANTILE_PROBS, Quantiles, SCENARIOS, ScenarioResult, Simulation,
+    BASE_SCENARIO, Counts, ExpectedScore, HISTOGRAM_BINS, Histogram, Intervals, MatchParams,
+    Probabilities, QUANTILE_PROBS, Quantiles, SCENARIOS, ScenarioResult, Simulation,
     closed_form::{analytic, risk, wilson_interval},
 };
 
@@ -74,6 +74,30 @@ pub(super) fn shape(mean: f64, m2: f64, m3: f64, m4: f64) -> (f64, f64, f64, f64
         (mean, m2.sqrt(), m3 / (m2 * m2.sqrt()), m4 / (m2 * m2) - 3.0)
     } else {
         (mean, 0.0, 0.0, 0.0)
+    }
+}
+
+impl ExpectedScore {
+    /// The statistics from their parts: the Elo expectation, the moments as [`shape`] gives
+    /// them, the quantiles and the histogram counts (on the standard edges).
+    pub(super) fn from_parts(
+        elo: f64,
+        (mean, stdev, skew, kurtosis): (f64, f64, f64, f64),
+        quantiles: Quantiles,
+        counts: Vec<u64>,
+    ) -> Self {
+        Self {
+            elo,
+            mean,
+            stdev,
+            skew,
+            kurtosis,
+            quantiles,
+            histogram: Histogram {
+                edges: histogram_edges(),
+                counts,
+            },
+        }
     }
 }
 
