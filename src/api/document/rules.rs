@@ -66,6 +66,10 @@ fn bound_fields(doc: &mut Value, settings: &Settings) {
         "maximum",
         json!(MAX_GRANT),
     );
+    // A catalogue entry is an event view whose id is always there.
+    if let Some(required) = schemas["CatalogueEntry"]["required"].as_array_mut() {
+        required.insert(0, json!("event_id"));
+    }
 }
 
 fn set(node: &mut Value, key: &str, value: Value) {
