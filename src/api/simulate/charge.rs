@@ -15,6 +15,9 @@ use crate::{
     },
 };
 
+/// Ledger text of a refunded hold.
+pub(super) const REFUND_REASON: &str = "simulation failed";
+
 /// The charge planned for one request (`None` inside when simulations are free).
 pub struct Charge<'a>(Option<HoldRequest<'a>>);
 
@@ -95,7 +98,7 @@ impl<'a> Charge<'a> {
     pub fn end(&self, held: Held, succeeded: bool) -> HoldEnd<'_> {
         let refund = |hold_id| HoldEnd::Refund {
             hold_id,
-            reason: super::miss::REFUND_REASON,
+            reason: REFUND_REASON,
         };
         match (held, &self.0) {
             (Held::Nothing, _) | (_, None) => HoldEnd::None,

@@ -13,7 +13,7 @@ use poem_openapi::types::ToJSON;
 
 use super::{
     CacheStatus, SimError, SimulateResponse,
-    charge::{Charge, Failure, Held},
+    charge::{Charge, Failure, Held, REFUND_REASON},
     engine::EngineTicket,
     local::{Cached, LocalResults},
     plan::Plan,
@@ -34,9 +34,6 @@ use crate::{
         ledger::{HoldEnd, Settlement},
     },
 };
-
-/// Ledger text of a refunded hold.
-pub(super) const REFUND_REASON: &str = "simulation failed";
 
 /// A computation this request ran: what it held and how long the engine took.
 pub(super) struct Computed {
