@@ -12,5 +12,5 @@ mod redis_access;
 mod redis_outage;
 mod results;
 // The script tests' fixture inspects keys (KEYS, DUMP) with a single-node client.
-#[path = "../scripts.rs"]
+#[path = "../scripts/mod.rs"]
 mod scripts;
