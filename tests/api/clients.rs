@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, TestConfig, assert_problem, json_body, shared_redis_url, spawn_app_with,
+    TestApp, TestConfig, assert_problem, header, json_body, shared_redis_url, spawn_app_with,
 };
 
 const ADMIN: &str = "admin-token-for-clients-0123";
@@ -99,14 +99,6 @@ async fn server_picked_seeds_are_exact_in_javascript() {
         .unwrap();
     let problem = assert_problem(too_large, 400, "invalid_request").await;
     assert!(problem["detail"].as_str().unwrap().starts_with("seed:"));
-}
-
-fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

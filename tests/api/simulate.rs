@@ -5,15 +5,10 @@ use std::time::Instant;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, json_body, spawn_app};
+use crate::helpers::{assert_problem, header, json_body, spawn_app};
 
 fn cache_status(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("cache-status")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    header(response, "cache-status")
 }
 
 /// The numbers of a result, without the per-request parts (`event`, `meta`).

@@ -37,3 +37,13 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     }
     body
 }
+
+/// A response header as text ("" when absent).
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -17,6 +17,6 @@ mod redis;
 mod requests;
 
 pub use app::{TestApp, TestConfig, spawn_app, spawn_app_with, spawn_process};
-pub use assertions::{assert_problem, json_body};
+pub use assertions::{assert_problem, header, json_body};
 pub use redis::{OwnedRedis, redis_connection, shared_redis_url};
 pub use requests::{SLOW_BODY_SIGNAL_AFTER, slow_simulation_body};

@@ -7,7 +7,7 @@ use trickster_oracle::{
 };
 
 use crate::helpers::{
-    TestApp, TestConfig, assert_problem, json_body, shared_redis_url, spawn_app_with,
+    TestApp, TestConfig, assert_problem, header, json_body, shared_redis_url, spawn_app_with,
 };
 
 const ADMIN: &str = "admin-token-for-contract-0123";
@@ -20,15 +20,6 @@ fn keys(app: &TestApp) -> Keys {
     Keys::new(app.config.vars["REDIS_KEY_PREFIX"].clone())
 }
 
-fn cache_status(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("cache-status")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn every_simulate_answer_carries_cache_status() {
     let app = spawn_app_with(
@@ -38,38 +29,35 @@ async fn every_simulate_answer_carries_cache_status() {
             .set("CACHE_WAIT_MS", "5000"),
     )
     .await;
-    let simulate = |key: &'static str, seed: u64| {
-        app.client
-            .post(app.url("/api/simulate"))
-            .header("X-Actor-ID", "cs")
-            .header("Idempotency-Key", key)
-            .json(&json!({ "event_id": "demo_001", "iterations": 1000, "seed": seed }))
-            .send()
+    let app = &app;
+    let simulate = |key: &'static str, seed: u64| async move {
+        let body = json!({ "event_id": "demo_001", "iterations": 1000, "seed": seed });
+        app.simulate_with_key("cs", key, &body).await
     };
 
-    let broke = simulate("k1", 1).await.unwrap();
-    let mismatch = simulate("k1", 2).await.unwrap();
-    let _third = simulate("k3", 3).await.unwrap();
-    let limited = simulate("k4", 4).await.unwrap();
+    let broke = simulate("k1", 1).await;
+    let mismatch = simulate("k1", 2).await;
+    let _third = simulate("k3", 3).await;
+    let limited = simulate("k4", 4).await;
 
     for (response, status) in [(broke, 402), (mismatch, 422), (limited, 429)] {
         assert_eq!(response.status(), status);
-        assert_eq!(cache_status(&response), "trickster-oracle; fwd=miss");
+        assert_eq!(
+            header(&response, "cache-status"),
+            "trickster-oracle; fwd=miss"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_grant_retried_after_its_claim_was_lost_answers_what_was_credited() {
     let app = spawn_app_with(config()).await;
-    let grant = |amount: i64| {
-        app.client
-            .post(app.url("/api/admin/grants"))
-            .bearer_auth(ADMIN)
-            .header("Idempotency-Key", "grant-key")
-            .json(&json!({ "actor_id": "gil", "amount": amount }))
-            .send()
+    let app = &app;
+    let grant = |amount: i64| async move {
+        let body = json!({ "actor_id": "gil", "amount": amount });
+        app.grant(ADMIN, Some("grant-key"), &body).await
     };
-    assert_eq!(grant(3).await.unwrap().status(), 201);
+    assert_eq!(grant(3).await.status(), 201);
     // The grant happened but its idempotency record is gone, as after a lost reply whose
     // claim was then dropped.
     let record = keys(&app).idempotency(
@@ -84,8 +72,8 @@ async fn a_grant_retried_after_its_claim_was_lost_answers_what_was_credited() {
         .await
         .unwrap();
 
-    let other_amount = grant(7).await.unwrap();
-    let same_amount = grant(3).await.unwrap();
+    let other_amount = grant(7).await;
+    let same_amount = grant(3).await;
 
     assert_problem(other_amount, 422, "idempotency_key_mismatch").await;
     assert_eq!(same_amount.status(), 201);
@@ -99,13 +87,7 @@ async fn a_flood_of_new_actors_leaves_only_keys_that_expire() {
     let app = spawn_app_with(config()).await;
 
     for i in 0..200 {
-        let response = app
-            .client
-            .get(app.url("/api/balance"))
-            .header("X-Actor-ID", format!("flood-{i}"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.balance(&format!("flood-{i}")).await;
         assert_eq!(response.status(), 200);
     }
 

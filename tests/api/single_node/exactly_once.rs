@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use trickster_oracle::{
     config::Settings,
     domain::{catalogue, digest::sha256_hex, fingerprint::fingerprint},
@@ -19,8 +19,7 @@ use trickster_oracle::{
 
 use crate::{
     helpers::{
-        OwnedRedis, TestApp, TestConfig, assert_problem, json_body, shared_redis_url,
-        spawn_app_with,
+        OwnedRedis, TestConfig, assert_problem, json_body, shared_redis_url, spawn_app_with,
     },
     single_node::proxy::RedisProxy,
 };
@@ -85,17 +84,6 @@ fn assert_adds_up(account: &Account) {
     assert_eq!(account.open_holds, 0, "nothing is left held");
 }
 
-async fn simulate(app: &TestApp, actor: &str, key: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", actor)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .await
-        .expect("answered")
-}
-
 fn upstream(url: &str) -> String {
     url.trim_start_matches("redis://").to_owned()
 }
@@ -109,7 +97,7 @@ async fn a_hold_whose_reply_is_lost_is_refunded_and_the_retry_runs() {
     let body = json!({ "event_id": "demo_001", "iterations": 1000, "seed": 71 });
     proxy.lose_next_reply_to(scripts::LEDGER_HOLD.sha());
 
-    let lost = simulate(&app, "lea", "k-lost", &body).await;
+    let lost = app.simulate_with_key("lea", "k-lost", &body).await;
 
     assert_problem(lost, 503, "service_unavailable").await;
     assert_eq!(proxy.replies_lost(), 1, "the hold ran, its reply was lost");
@@ -118,7 +106,7 @@ async fn a_hold_whose_reply_is_lost_is_refunded_and_the_retry_runs() {
     assert_eq!(after_loss.balance, 5, "the hold that ran was refunded");
     assert_adds_up(&after_loss);
 
-    let retry = simulate(&app, "lea", "k-lost", &body).await;
+    let retry = app.simulate_with_key("lea", "k-lost", &body).await;
 
     assert_eq!(retry.status(), 200, "the retry runs");
     assert_eq!(json_body(retry).await["meta"]["cost_tokens"], 1);
@@ -143,7 +131,7 @@ async fn an_admission_that_runs_after_its_caller_gave_up_does_not_lock_the_key()
         .await
         .unwrap();
 
-    let timed_out = simulate(&app, "max", "k-paused", &body).await;
+    let timed_out = app.simulate_with_key("max", "k-paused", &body).await;
 
     assert_problem(timed_out, 503, "service_unavailable").await;
     // The admission runs when the pause ends (its token leaves the bucket) and claims the
@@ -161,7 +149,7 @@ async fn an_admission_that_runs_after_its_caller_gave_up_does_not_lock_the_key()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     redis.until_record("max", "k-paused", None).await;
-    let retry = simulate(&app, "max", "k-paused", &body).await;
+    let retry = app.simulate_with_key("max", "k-paused", &body).await;
     assert_eq!(
         retry.status(),
         200,
@@ -206,7 +194,7 @@ async fn a_request_whose_client_went_away_still_settles() {
     assert!(gone.is_err(), "the client gave up while the request waited");
     // The lock's lease runs out, the request computes and settles all the same.
     redis.until_record("ned", "k-gone", Some("done")).await;
-    let retry = simulate(&app, "ned", "k-gone", &body).await;
+    let retry = app.simulate_with_key("ned", "k-gone", &body).await;
     assert_eq!(retry.status(), 200);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     let account = redis.account("ned").await;
@@ -223,15 +211,17 @@ async fn a_slow_redis_fails_a_request_within_one_timeout_not_one_per_call() {
     let cached = json!({ "event_id": "demo_004", "iterations": 1000, "seed": 74 });
     let fresh = json!({ "event_id": "demo_004", "iterations": 1000, "seed": 75 });
     assert_eq!(
-        simulate(&app, "ola", "k-first", &cached).await.status(),
+        app.simulate_with_key("ola", "k-first", &cached)
+            .await
+            .status(),
         200
     );
     // Every reply now takes 120 ms: any one call is well within 300 ms; the six calls of a
     // computed simulation together are not.
     proxy.slow_down(Duration::from_millis(120));
 
-    let hit = simulate(&app, "ola", "k-hit", &cached).await;
-    let miss = simulate(&app, "ola", "k-miss", &fresh).await;
+    let hit = app.simulate_with_key("ola", "k-hit", &cached).await;
+    let miss = app.simulate_with_key("ola", "k-miss", &fresh).await;
 
     assert_eq!(hit.status(), 200, "a cache hit needs two calls");
     assert_problem(miss, 503, "service_unavailable").await;

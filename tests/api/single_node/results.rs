@@ -10,27 +10,9 @@ use crate::{
 };
 
 async fn simulate(app: &TestApp, actor: &str, body: &Value) -> Value {
-    let response = app
-        .client
-        .post(app.url("/api/simulate"))
-        .header("X-Actor-ID", actor)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.simulate(actor, body).await;
     assert_eq!(response.status(), 200);
     json_body(response).await
-}
-
-async fn balance(app: &TestApp, actor: &str) -> i64 {
-    let response = app
-        .client
-        .get(app.url("/api/balance"))
-        .header("X-Actor-ID", actor)
-        .send()
-        .await
-        .unwrap();
-    json_body(response).await["balance"].as_i64().unwrap()
 }
 
 /// Everything of a result but its `meta`.
@@ -52,7 +34,7 @@ async fn a_result_is_fetched_by_its_fingerprint_for_free() {
     let fingerprint = computed["meta"]["fingerprint"].as_str().unwrap();
     // Another instance, without its own copy, reads it from Redis.
     let other = app.sibling().await;
-    let before = balance(&other, "viewer").await;
+    let before = other.balance_amount("viewer").await;
 
     let fetched = other
         .client
@@ -96,7 +78,11 @@ async fn a_result_is_fetched_by_its_fingerprint_for_free() {
     assert_eq!(body["meta"]["cost_tokens"], 0);
     assert_ne!(body["meta"]["request_id"], computed["meta"]["request_id"]);
     assert_eq!(revalidated.status(), 304);
-    assert_eq!(balance(&other, "viewer").await, before, "no token spent");
+    assert_eq!(
+        other.balance_amount("viewer").await,
+        before,
+        "no token spent"
+    );
 }
 
 #[tokio::test]
