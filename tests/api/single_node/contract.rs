@@ -60,7 +60,7 @@ async fn a_grant_retried_after_its_claim_was_lost_answers_what_was_credited() {
     assert_eq!(grant(3).await.status(), 201);
     // The grant happened but its idempotency record is gone, as after a lost reply whose
     // claim was then dropped.
-    let record = keys(&app).idempotency(
+    let record = keys(app).idempotency(
         &Slot::Admin,
         Operation::Grant.scope(),
         &sha256_hex("grant-key"),
