@@ -15,6 +15,7 @@ pub mod document;
 pub mod envelope;
 pub mod error;
 pub mod etag;
+pub mod explore;
 pub mod gate;
 pub mod idempotency;
 pub mod json;
@@ -150,6 +151,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/openapi.json", poem::get(spec))
         .at("/docs", poem::get(docs))
         .nest("/", service)
+        .with(explore::Explorer)
         .with(gate)
         .with_if(
             !state.settings.cors_origins.is_empty(),

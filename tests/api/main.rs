@@ -5,6 +5,7 @@
 
 mod clients;
 mod errors;
+mod explore;
 mod helpers;
 mod simulate;
 mod single_node;
