@@ -24,6 +24,8 @@
 #   STACK_ADMIN_TOKEN         admin token of the checks' instance (default: random per run)
 #   STACK_MAX_ITERATIONS      MAX_ITERATIONS of the checks' instance (default 100000, keeps
 #                             fuzzed simulations fast; the live OpenAPI document follows it)
+#   STACK_DAILY_TOKENS        DAILY_TOKENS of the checks' instance (default 1000000; a check
+#                             that must spend the allowance sets it low)
 
 LOCALSTACK_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCALSTACK_UP_PID=""
@@ -123,6 +125,7 @@ localstack_up_for_checks() {
     --env "ADMIN_TOKEN=$ADMIN_TOKEN" --env CORS_ORIGINS= --env TRUST_PROXY=false \
     --env LOG_FORMAT=json --env LOG_LEVEL=warn \
     --env RATE_LIMIT_BURST=100000 --env RATE_LIMIT_PER_MINUTE=6000000 \
-    --env DAILY_TOKENS=1000000 --env "MAX_ITERATIONS=${STACK_MAX_ITERATIONS:-100000}" \
+    --env "DAILY_TOKENS=${STACK_DAILY_TOKENS:-1000000}" \
+    --env "MAX_ITERATIONS=${STACK_MAX_ITERATIONS:-100000}" \
     --env SHUTDOWN_GRACE_SECONDS=2
 }
