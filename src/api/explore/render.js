@@ -186,9 +186,10 @@ export function renderAccount(doc, { balance, rateLimit, signedOut }) {
     // r: requests left now; q per w seconds: the sustained quota; t: seconds until the next
     // request is available again (0 while the bucket is full).
     const { remaining, quota, window, reset } = rateLimit;
-    const refill = quota !== null && window !== null ? ` (${quota} more every ${wait(window)})` : "";
-    const next = reset ? `; next one in ${wait(reset)}` : "";
-    doc.getElementById("ratelimit-text").textContent = `${remaining} now${refill}${next}`;
+    const per = window === 60 ? "a minute" : `every ${wait(window)}`;
+    const refill = quota !== null && window !== null ? ` (${quota} more ${per})` : "";
+    const now = remaining === 0 && reset ? `none for ${wait(reset)}` : String(remaining);
+    doc.getElementById("ratelimit-text").textContent = `${now}${refill}`;
   }
 }
 
