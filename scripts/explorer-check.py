@@ -9,8 +9,8 @@ allowance and passes BASE_URL. Steps, each failing with a message naming what di
 2. The page's share link, opened afresh, shows the same numbers through
    GET /api/simulations/{fingerprint} with no token spent.
 3. A link whose result is no longer stored gets a 404 and an offer to compute it again,
-   which gives the API's numbers for those inputs and seed (a seed beyond 2^53, which the
-   page must carry digit for digit).
+   which gives the API's numbers for those inputs and seed (the largest seed the service
+   accepts, 2^53 - 1, carried digit for digit).
 4. A rating out of range: the 400 marks the field the problem names.
 5. Runs with new seeds until the allowance is spent: the 402 says so and says when more
    tokens come (the balance's next_allowance_at).
@@ -225,8 +225,8 @@ def run(page: Explorer, api: Api, out_dir: Path) -> set[tuple[str, str, int]]:
     log(f"share link: same numbers, balance still {after}")
 
     # 3. A link whose result has expired: 404, then computed again from the link's inputs.
-    # Its seed is beyond 2^53: the page must carry it digit for digit, not as a JS number.
-    gone, big_seed = "0" * 64, 2**64 - 59
+    # Its seed is the largest the service accepts, 2^53 - 1: carried digit for digit.
+    gone, big_seed = "0" * 64, 2**53 - 1
     stale = link.replace(f"fp={fingerprint}", f"fp={gone}").replace(f"seed={SEED}", f"seed={big_seed}")
     provoked.add(("GET", f"/api/simulations/{gone}", 404))
     page.open(stale)
