@@ -333,6 +333,7 @@ def main() -> int:
         return 2
     os.environ["SE_OFFLINE"] = "true"  # the browser and driver are Debian's; fetch nothing
     out_dir = Path(args.out_dir)
+    (out_dir / "failure.png").unlink(missing_ok=True)  # from an earlier run
     started = time.monotonic()
     driver = cdp = page = None
     try:
