@@ -6,6 +6,8 @@
 mod clients;
 mod errors;
 mod helpers;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod simulate;
 mod single_node;
 mod startup;
