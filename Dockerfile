@@ -5,6 +5,7 @@
 #
 #   docker build --build-arg BUILD_COMMIT="$(git rev-parse --short HEAD)" \
 #     -t trickster-oracle:local .
+# (BUILD_VERSION and SOURCE_URL complete the image's OCI labels, see runtime-base.)
 #
 # Target `runtime-prebuilt`: the same runtime image around a binary built on
 # the host, for machines that cannot pull the Rust builder image. The binary
@@ -41,6 +42,22 @@ RUN groupadd --system --gid 10001 trickster \
         --shell /usr/sbin/nologin trickster \
     && mkdir -p /app \
     && chown 10001:10001 /app
+
+# Build identity as OCI image annotations, from build arguments (scripts/stack-check.sh and
+# docker-compose.yml pass them):
+#   docker build --build-arg BUILD_COMMIT="$(git rev-parse HEAD)" \
+#     --build-arg BUILD_VERSION=0.1.0 --build-arg SOURCE_URL=https://example.org/trickster.git .
+# Read them back with `docker image inspect -f '{{json .Config.Labels}}' IMAGE`. Declared
+# after the RUN above, so a new commit rebuilds only this metadata.
+ARG BUILD_COMMIT=unknown
+ARG BUILD_VERSION=unknown
+ARG SOURCE_URL=
+LABEL org.opencontainers.image.title="trickster-oracle" \
+      org.opencontainers.image.description="Educational Elo + Monte Carlo analysis of football matches: a stateless HTTP API backed by Redis" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.revision="${BUILD_COMMIT}" \
+      org.opencontainers.image.version="${BUILD_VERSION}"
 
 # Every setting is an environment variable (see .env.example); these two are
 # the container's listening address. A .env file mounted at /app/.env is read.

@@ -4,6 +4,7 @@
 #   redis:7.0             Redis for the integration tests, scripts/serve and compose
 #   debian:bookworm-slim  base of the service's runtime image (Dockerfile)
 #   haproxy:2.6           load balancer in front of several service instances (compose)
+#   prom/prometheus:v2.42.0  Prometheus of the compose profile `observability`
 #
 # The tests, scripts/serve, docker-compose.yml and the Dockerfile name these images through
 # one variable, TRICKSTER_IMAGE_PREFIX: empty means Docker Hub's names; `trickster-local/`
@@ -25,9 +26,9 @@
 #
 #   1. debootstrap a minimal bookworm root filesystem (the same "minbase"
 #      set the official debian images use) and apply security updates;
-#   2. for redis/haproxy, install Debian's redis-server / haproxy packages
-#      into a copy of it with chroot + apt-get (Redis 7.0.x, HAProxy 2.6.x,
-#      the versions the tags promise);
+#   2. for redis/haproxy/prometheus, install Debian's redis-server / haproxy /
+#      prometheus packages into a copy of it with chroot + apt-get (Redis 7.0.x,
+#      HAProxy 2.6.x, Prometheus 2.42.x: the versions the tags promise);
 #   3. strip apt lists, docs, man pages and translations;
 #   4. `docker import` the tree and add, with docker/<image>/rootfs.Dockerfile,
 #      the same entrypoint/CMD/user/workdir/ports as the official image. The
@@ -62,8 +63,9 @@ declare -A IMAGE_TAG=(
 	[debian]=debian:bookworm-slim
 	[redis]=redis:7.0
 	[haproxy]=haproxy:2.6
+	[prometheus]=prom/prometheus:v2.42.0
 )
-readonly ALL_IMAGES=(debian redis haproxy)
+readonly ALL_IMAGES=(debian redis haproxy prometheus)
 readonly DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -277,7 +279,7 @@ ensure_prereqs() {
 	command -v apt-get >/dev/null || die "local builds need a Debian/Ubuntu host (apt-get, debootstrap)"
 	for f in debian/dpkg-slim.cfg debian/apt-docker.conf debian/policy-rc.d \
 		debian/rootfs.Dockerfile redis/rootfs.Dockerfile haproxy/rootfs.Dockerfile \
-		redis/docker-entrypoint.sh haproxy/docker-entrypoint.sh; do
+		prometheus/rootfs.Dockerfile redis/docker-entrypoint.sh haproxy/docker-entrypoint.sh; do
 		[ -f "$SUPPORT_DIR/$f" ] || die "missing support file $SUPPORT_DIR/$f"
 	done
 	ensure_workdir
@@ -454,6 +456,24 @@ build_haproxy() {
 	chown 99:99 "$root/var/lib/haproxy"
 	slim_root "$root"
 	image_from_root haproxy "$root" "$1"
+}
+
+# prom/prometheus:v2.42.0: Debian's prometheus 2.42.x (the release the tag names) laid out
+# like the official image: /bin/prometheus as the entrypoint, configuration in
+# /etc/prometheus, data in the volume /prometheus, user nobody (65534). Debian's package
+# also brings the JavaScript libraries of its web pages; its service is never started
+# (policy-rc.d), the container runs the binary directly.
+build_prometheus() {
+	new_root prometheus
+	local root="$ROOT"
+	in_root "$root" apt-get install -y --no-install-recommends prometheus
+	# Time-zone data of a JavaScript library the package's web pages depend on: 210 MB that
+	# neither the server nor its HTTP API reads (the official image has no such copy).
+	rm -rf "$root/usr/share/javascript/moment-timezone"
+	mkdir -p "$root/prometheus"
+	chown 65534:65534 "$root/prometheus"
+	slim_root "$root"
+	image_from_root prometheus "$root" "$1"
 }
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,15 @@
 #   4. the token balance after step 1 (ledger shared by the instances);
 #   5. load from several concurrent clients while api2 is stopped: no request
 #      may fail once the load balancer's health check has reacted
-#      (fall x inter + margin), and api2 rejoins after a restart.
+#      (fall x inter + margin), and api2 rejoins after a restart;
+#   6. Redis stopped: every instance turns not ready, and the load balancer
+#      answers a problem+json 503 with Retry-After (not an HTML page); all
+#      instances are back once Redis is started again;
+#   7. the compose profile `observability`: Prometheus scrapes all three
+#      instances (every target up), has loaded the alert rules, and every query
+#      of the Grafana dashboard (ops/grafana) returns data.
+# The image carries its build identity as OCI labels (revision, version, title,
+# licenses, source), checked before the stack starts.
 #
 # Every check must run and pass: one that cannot run (a feature missing, a
 # request that never reaches another instance) is a failure, never a skip.
@@ -29,7 +37,8 @@
 # the prefix reaches compose and the Dockerfile as TRICKSTER_IMAGE_PREFIX.
 #
 # Everything listens on the loopback interface only, on ports chosen free by
-# tools/localstack (or TRICKSTER_LB_PORT / TRICKSTER_STATS_PORT when set). The
+# tools/localstack (or TRICKSTER_LB_PORT / TRICKSTER_STATS_PORT /
+# TRICKSTER_PROMETHEUS_PORT when set). The
 # stack runs as a compose project of its own (STACK_PROJECT, default
 # trickster-stack-check-<pid>) from an image of its own (STACK_IMAGE, default
 # trickster-oracle:stack-check-<pid>), so two runs on one machine do not meet;
@@ -59,7 +68,14 @@ readonly REACTION_WINDOW=$((CHECK_FALL * CHECK_INTER + REACTION_MARGIN))
 
 RUN_ID="$(date +%s)-$$"
 BUILD_COMMIT="${BUILD_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
-export BUILD_COMMIT TRICKSTER_IMAGE="$IMAGE"
+# the image's OCI labels: the crate's version, and where the source is when the clone
+# came from a public URL (a local path says nothing to someone reading the label)
+BUILD_VERSION="${BUILD_VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)}"
+if [ -z "${SOURCE_URL+set}" ]; then
+	SOURCE_URL="$(git remote get-url origin 2>/dev/null || true)"
+	case "$SOURCE_URL" in https://* | git@*) ;; *) SOURCE_URL="" ;; esac
+fi
+export BUILD_COMMIT BUILD_VERSION SOURCE_URL TRICKSTER_IMAGE="$IMAGE"
 
 started=$SECONDS
 stage_name=""
@@ -100,17 +116,21 @@ else
 	die "neither 'docker compose' nor 'docker-compose' is installed"
 fi
 
-# Ports of the load balancer (API, stats): free loopback ports unless given.
+# Ports of the load balancer (API, stats) and Prometheus: free loopback ports unless given.
 # shellcheck source=scripts/lib/localstack.sh
 source scripts/lib/localstack.sh
 LOCALSTACK="$(localstack_bin)" || die "cannot build tools/localstack"
-if [ -z "${TRICKSTER_LB_PORT:-}" ] || [ -z "${TRICKSTER_STATS_PORT:-}" ]; then
-	read -r -d '' TRICKSTER_LB_PORT TRICKSTER_STATS_PORT < <("$LOCALSTACK" free-port 2) || true
+if [ -z "${TRICKSTER_LB_PORT:-}" ] || [ -z "${TRICKSTER_STATS_PORT:-}" ] ||
+	[ -z "${TRICKSTER_PROMETHEUS_PORT:-}" ]; then
+	read -r -d '' TRICKSTER_LB_PORT TRICKSTER_STATS_PORT TRICKSTER_PROMETHEUS_PORT \
+		< <("$LOCALSTACK" free-port 3) || true
 fi
-[ -n "$TRICKSTER_LB_PORT" ] && [ -n "$TRICKSTER_STATS_PORT" ] || die "no free ports for the load balancer"
-export TRICKSTER_LB_PORT TRICKSTER_STATS_PORT
+[ -n "$TRICKSTER_LB_PORT" ] && [ -n "$TRICKSTER_STATS_PORT" ] && [ -n "$TRICKSTER_PROMETHEUS_PORT" ] ||
+	die "no free ports for the load balancer and Prometheus"
+export TRICKSTER_LB_PORT TRICKSTER_STATS_PORT TRICKSTER_PROMETHEUS_PORT
 readonly LB="http://127.0.0.1:$TRICKSTER_LB_PORT"
 readonly STATS="http://127.0.0.1:$TRICKSTER_STATS_PORT"
+readonly PROM="http://127.0.0.1:$TRICKSTER_PROMETHEUS_PORT"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/stack-check.XXXXXX")"
 # Settings for the checks on top of docker-compose.yml: a small burst so the
@@ -129,7 +149,8 @@ services:
   api2: *check-env
   api3: *check-env
 EOF
-COMPOSE=("${COMPOSE_BIN[@]}" -p "$PROJECT" -f docker-compose.yml -f "$WORK/override.yml")
+COMPOSE=("${COMPOSE_BIN[@]}" -p "$PROJECT" -f docker-compose.yml -f "$WORK/override.yml"
+	--profile observability)
 compose() { timeout 120 "${COMPOSE[@]}" "$@"; }
 
 STACK_UP=0
@@ -240,7 +261,8 @@ all_up() { [ "$(lb_csv | awk -F, '$1 == "instances" && $2 ~ /^api/ && $18 == "UP
 stage "preflight"
 info "compose: ${COMPOSE_BIN[*]} ($("${COMPOSE_BIN[@]}" version --short 2>/dev/null || true)), project $PROJECT"
 info "load balancer on $LB, stats on $STATS"
-TRICKSTER_IMAGE_PREFIX="$(scripts/build-images.sh --print-prefix debian redis haproxy)" ||
+info "Prometheus on $PROM"
+TRICKSTER_IMAGE_PREFIX="$(scripts/build-images.sh --print-prefix debian redis haproxy prometheus)" ||
 	die "the base images are missing (scripts/build-images.sh says why above)"
 export TRICKSTER_IMAGE_PREFIX
 pass "base images present (TRICKSTER_IMAGE_PREFIX='$TRICKSTER_IMAGE_PREFIX')"
@@ -268,6 +290,7 @@ case "$mode" in
 	docker)
 		info "docker build (default target, $RUST_IMAGE builder), BUILD_COMMIT=$BUILD_COMMIT"
 		docker build -q --build-arg "BUILD_COMMIT=$BUILD_COMMIT" \
+			--build-arg "BUILD_VERSION=$BUILD_VERSION" --build-arg "SOURCE_URL=$SOURCE_URL" \
 			--build-arg "TRICKSTER_IMAGE_PREFIX=$TRICKSTER_IMAGE_PREFIX" -t "$IMAGE" . >/dev/null
 		;;
 	prebuilt)
@@ -286,6 +309,7 @@ case "$mode" in
 		cp "$binary" "$WORK/context/dist/trickster-oracle"
 		info "docker build --target runtime-prebuilt, BUILD_COMMIT=$BUILD_COMMIT"
 		docker build -q --target runtime-prebuilt --build-arg "BUILD_COMMIT=$BUILD_COMMIT" \
+			--build-arg "BUILD_VERSION=$BUILD_VERSION" --build-arg "SOURCE_URL=$SOURCE_URL" \
 			--build-arg "TRICKSTER_IMAGE_PREFIX=$TRICKSTER_IMAGE_PREFIX" \
 			-f Dockerfile -t "$IMAGE" "$WORK/context" >/dev/null
 		rm -rf -- "$WORK/context"
@@ -305,6 +329,24 @@ else
 	exit 1
 fi
 info "image size $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+label() { docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$1\"}}" "$IMAGE"; }
+labels_ok=1 labels_report=""
+for pair in "revision=$BUILD_COMMIT" "version=$BUILD_VERSION" "title=trickster-oracle" \
+	"licenses=MIT" "source=$SOURCE_URL"; do
+	key="${pair%%=*}" want="${pair#*=}"
+	got="$(label "$key")"
+	if [ "$got" = "$want" ]; then
+		labels_report+="$key='$got' "
+	else
+		labels_ok=0
+		labels_report+="$key='$got' (expected '$want') "
+	fi
+done
+if [ "$labels_ok" = 1 ]; then
+	pass "OCI labels: $labels_report"
+else
+	fail "OCI labels: $labels_report"
+fi
 
 # ---------------------------------------------------------------------------
 stage "compose up"
@@ -333,10 +375,11 @@ else
 fi
 request GET /version version
 commit="$(json version build_commit)"
-if [ "$STATUS" = 200 ] && [ "$commit" = "\"$BUILD_COMMIT\"" ]; then
-	pass "GET /version reports build_commit $commit"
+if [ "$STATUS" = 200 ] && [ "$commit" = "\"$BUILD_COMMIT\"" ] &&
+	[ "$(json version version)" = "\"$BUILD_VERSION\"" ]; then
+	pass "GET /version reports build_commit $commit and version $(json version version), as the image's labels"
 else
-	fail "GET /version: status $STATUS, build_commit $commit (expected \"$BUILD_COMMIT\")"
+	fail "GET /version: status $STATUS, build_commit $commit, version $(json version version) (expected \"$BUILD_COMMIT\", \"$BUILD_VERSION\")"
 fi
 
 # ---------------------------------------------------------------------------
@@ -551,6 +594,138 @@ if [ "$back" = 1 ]; then
 	pass "api2 is back in rotation: $(lb_status)"
 else
 	fail "api2 did not come back within 30 s: $(lb_status)"
+fi
+
+# ---------------------------------------------------------------------------
+stage "Redis lost: every instance not ready, the load balancer answers problem+json"
+# all three instances taken out by their failing /ready checks
+all_down() { [ "$(lb_csv | awk -F, '$1 == "instances" && $2 ~ /^api/ && $18 ~ /^DOWN/' | wc -l)" = 3 ]; }
+compose stop -t 5 redis 2>&1 | sed 's/^/        /'
+down=0
+for _ in $(seq 1 40); do
+	if all_down; then
+		down=1
+		break
+	fi
+	sleep 0.5
+done
+if [ "$down" = 1 ]; then
+	pass "Redis stopped: the load balancer took every instance out ($(lb_status))"
+else
+	fail "Redis stopped, but the load balancer still has instances in rotation after 20 s: $(lb_status)"
+fi
+trace_id="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+request GET /api/events nolb -H "X-Request-ID: sc-$RUN_ID-no-instance" \
+	-H "traceparent: 00-$trace_id-00f067aa0ba902b7-01"
+ctype="$(header nolb Content-Type)"
+retry="$(header nolb Retry-After)"
+if [ "$STATUS" = 503 ] && [ "$ctype" = application/problem+json ] && [[ "$retry" =~ ^[1-9][0-9]*$ ]] &&
+	[ "$(header nolb X-Request-ID)" = "sc-$RUN_ID-no-instance" ] &&
+	[ "$(json nolb status)" = 503 ] && [ "$(json nolb code)" = '"service_unavailable"' ] &&
+	[ "$(json nolb request_id)" = "\"sc-$RUN_ID-no-instance\"" ] &&
+	[ "$(json nolb trace_id)" = "\"$trace_id\"" ] && [ "$(json nolb instance)" = '"/api/events"' ]; then
+	pass "no instance ready: 503 $ctype, Retry-After $retry, code service_unavailable, the request's id and trace id"
+else
+	fail "no instance ready: status $STATUS, Content-Type '$ctype', Retry-After '$retry': $(head -c 400 "$WORK/nolb.b")"
+fi
+compose start redis 2>&1 | sed 's/^/        /'
+back=0
+for _ in $(seq 1 80); do
+	if all_up; then
+		back=1
+		break
+	fi
+	sleep 0.5
+done
+if [ "$back" = 1 ]; then
+	pass "Redis started again: every instance back in rotation without a restart ($(lb_status))"
+else
+	fail "the instances did not come back within 40 s of Redis: $(lb_status)"
+fi
+request GET /api/balance bal2 -H "X-Actor-ID: $sim_actor"
+if [ "$STATUS" = 200 ] && [ "$(json bal2 balance)" = "$((DAILY_TOKENS - SIMULATION_COST))" ]; then
+	pass "the ledger survived the Redis restart (append-only file): balance $(json bal2 balance)"
+else
+	fail "after the Redis restart: GET /api/balance status $STATUS, balance $(json bal2 balance): $(head -c 300 "$WORK/bal2.b")"
+fi
+
+# ---------------------------------------------------------------------------
+stage "observability profile: Prometheus scrapes every instance, the dashboard's queries return data"
+# fresh work for the engine and cache panels (api2 restarted above and lost its histograms):
+# computed simulations by new actors, then the same requests again from the cache
+for n in 1 2 3 4 5 6; do
+	simulate "obs$n" "obs-$RUN_ID-$n" "sc-$RUN_ID-obs-$n" "$((SEED + 100 + n))"
+	simulate "obsh$n" "obs-$RUN_ID-$n" "sc-$RUN_ID-obsh-$n" "$((SEED + 100 + n))"
+done
+set +e
+python3 - "$PROM" ops/grafana/trickster-oracle.json <<'EOF'
+import json, sys, time, urllib.parse, urllib.request
+
+prom, dashboard = sys.argv[1], sys.argv[2]
+failed = 0
+
+def get(path, **params):
+    url = prom + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.load(resp)
+
+def wait(what, probe, timeout):
+    """Polls probe() until it returns (True, detail) or the time is up."""
+    global failed
+    deadline, detail = time.monotonic() + timeout, "no answer"
+    while True:
+        try:
+            ok, detail = probe()
+        except Exception as exc:  # not up yet, or a bad answer
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        if ok or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    print(f"  {'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+    failed += not ok
+    return ok
+
+def ready():
+    with urllib.request.urlopen(prom + "/-/ready", timeout=5) as resp:
+        return resp.status == 200, f"{prom} answers /-/ready"
+
+def targets():
+    active = [t for t in get("/api/v1/targets", state="active")["data"]["activeTargets"]
+              if t["labels"].get("job") == "trickster-api"]
+    health = sorted(f"{t['labels']['instance']}={t['health']}" for t in active)
+    return len(active) == 3 and all(t["health"] == "up" for t in active), ", ".join(health)
+
+def rules():
+    groups = get("/api/v1/rules", type="alert")["data"]["groups"]
+    loaded = [r for g in groups if g["name"] == "trickster-oracle" for r in g["rules"]]
+    healthy = [r for r in loaded if r.get("health") == "ok"]
+    firing = [r["name"] for r in loaded if r.get("state") == "firing"]
+    return (len(loaded) >= 7 and len(healthy) == len(loaded),
+            f"{len(loaded)} alert rules loaded, {len(healthy)} evaluated without error"
+            f"{', firing: ' + ', '.join(firing) if firing else ', none firing'}")
+
+if not wait("Prometheus is ready", ready, 60):
+    sys.exit(1)
+wait("every instance is a healthy target of job trickster-api", targets, 60)
+wait("the alert rules of ops/prometheus/alerts.yml are loaded", rules, 30)
+
+board = json.load(open(dashboard))
+queries = [(p["title"], t["expr"]) for p in board["panels"] for t in p.get("targets", [])
+           if t.get("expr")]
+for title, expr in queries:
+    concrete = expr.replace("$__rate_interval", "1m")
+    def probe(concrete=concrete):
+        result = get("/api/v1/query", query=concrete)["data"]["result"]
+        return len(result) > 0, f"{len(result)} series"
+    wait(f"dashboard '{title}': {concrete[:70]}{'...' if len(concrete) > 70 else ''}", probe, 60)
+sys.exit(1 if failed else 0)
+EOF
+obs_rc=$?
+set -e
+if [ "$obs_rc" = 0 ]; then
+	pass "Prometheus: all targets up, alert rules loaded, every dashboard query returns data"
+else
+	fail "the observability profile: see the FAIL lines above"
 fi
 
 stage "done"

@@ -39,22 +39,25 @@ async fn main() -> ExitCode {
             }
         };
     }
-    telemetry::init(&settings);
+    let telemetry = telemetry::init(&settings);
     let app = match startup::Application::build(settings).await {
         Ok(app) => app,
         Err(err) => {
             tracing::error!(error = %err, "startup failed");
             eprintln!("trickster-oracle: {err}");
+            telemetry.shutdown();
             return ExitCode::FAILURE;
         }
     };
-    match app.run_until_stopped(startup::shutdown_signal()).await {
+    let outcome = match app.run_until_stopped(startup::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "server failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    outcome
 }
 
 /// `GET /health` on the loopback interface with a short timeout.

@@ -115,8 +115,30 @@ pub fn handle() -> &'static PrometheusHandle {
         for (name, help) in NAMES {
             metrics::describe_counter!(name, help);
         }
+        register_closed_counters();
         handle
     })
+}
+
+/// Label values of the counters whose labels come from a closed set.
+const LEDGER_KINDS: [&str; 4] = ["spend", "refund", "release", "grant"];
+const CACHE_OUTCOMES: [&str; 3] = ["hit", "collapsed", "miss"];
+const OVERLOAD_LIMITS: [&str; 2] = ["in_flight", "engine_queue"];
+
+/// Creates every series of the closed-set counters at zero. A counter series that first
+/// appears with the value 1 shows no increase to `rate()` or `increase()`, so an alert on the
+/// first hold ever released would never fire; and a dashboard panel has data from the start.
+fn register_closed_counters() {
+    for kind in LEDGER_KINDS {
+        metrics::counter!("trickster_ledger_tokens_total", "kind" => kind).increment(0);
+    }
+    for outcome in CACHE_OUTCOMES {
+        metrics::counter!("trickster_simulation_cache_total", "outcome" => outcome).increment(0);
+    }
+    for limit in OVERLOAD_LIMITS {
+        metrics::counter!("trickster_overloaded_total", "limit" => limit).increment(0);
+    }
+    metrics::counter!("trickster_rate_limited_total").increment(0);
 }
 
 /// Identifies the build in `trickster_build_info`, and the size of the local copy.
@@ -174,6 +196,7 @@ pub fn set_requests_in_flight(count: usize) {
 }
 
 pub fn record_overloaded(limit: &'static str) {
+    debug_assert!(OVERLOAD_LIMITS.contains(&limit), "{limit}");
     metrics::counter!("trickster_overloaded_total", "limit" => limit).increment(1);
 }
 
@@ -191,6 +214,7 @@ pub fn record_redis(operation: &'static str, ok: bool) {
 }
 
 pub fn record_cache(outcome: &'static str) {
+    debug_assert!(CACHE_OUTCOMES.contains(&outcome), "{outcome}");
     metrics::counter!("trickster_simulation_cache_total", "outcome" => outcome).increment(1);
 }
 
@@ -213,6 +237,7 @@ pub fn record_rate_limited() {
 }
 
 pub fn record_tokens(kind: &'static str, amount: i64) {
+    debug_assert!(LEDGER_KINDS.contains(&kind), "{kind}");
     metrics::counter!("trickster_ledger_tokens_total", "kind" => kind)
         .increment(amount.unsigned_abs());
 }
@@ -305,6 +330,20 @@ mod tests {
         for (name, help) in NAMES {
             assert!(name.starts_with("trickster_"), "{name}");
             assert!(help.ends_with('.'), "{name}: {help}");
+        }
+    }
+
+    #[test]
+    fn closed_set_counters_are_exported_from_zero() {
+        let text = render();
+
+        for series in [
+            "trickster_ledger_tokens_total{kind=\"release\"}",
+            "trickster_simulation_cache_total{outcome=\"collapsed\"}",
+            "trickster_overloaded_total{limit=\"engine_queue\"}",
+            "trickster_rate_limited_total",
+        ] {
+            assert!(text.contains(series), "{series} missing from {text}");
         }
     }
 }

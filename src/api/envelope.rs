@@ -205,6 +205,13 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             trace_id = %trace.trace_id,
             method = %method,
         );
+        crate::telemetry::export_request_span(
+            &span,
+            &trace.trace_id,
+            &trace.span_id,
+            trace.parent_id.as_deref(),
+            &trace.flags,
+        );
         let ctx = RequestContext::new(request_id, path, trace);
         req.extensions_mut().insert(ctx.clone());
 

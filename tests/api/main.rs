@@ -7,6 +7,8 @@ mod clients;
 mod errors;
 mod explore;
 mod helpers;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod simulate;
 mod single_node;
 mod startup;
