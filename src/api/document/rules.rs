@@ -10,11 +10,12 @@
 //! - A described reference is `allOf` over the reference alone, the description beside it
 //!   (the derive writes `allOf: [{$ref}, {description}]`, which generators read as a merge).
 //! - `servers` says the document describes the server that serves it.
+//! - The slug of `/problems/{slug}` is one of the problem types' (`enum`).
 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    api::{admin::MAX_GRANT, simulate::wire::MAX_SEED},
+    api::{admin::MAX_GRANT, problem::ProblemCode, simulate::wire::MAX_SEED},
     config::Settings,
 };
 
@@ -45,6 +46,27 @@ pub fn apply(doc: &mut Value, settings: &Settings) {
         request.remove("type");
     }
     doc["servers"] = json!([{ "url": "/", "description": "The server that serves this document" }]);
+    problem_slugs(doc);
+}
+
+/// The pages of `/problems/{slug}` are the problem types: the slug is one of theirs (any
+/// other answers 404), which Swagger UI offers as a list and generators as an enum.
+fn problem_slugs(doc: &mut Value) {
+    let slugs: Vec<&str> = ProblemCode::ALL
+        .iter()
+        .filter_map(|code| code.type_uri().strip_prefix("/problems/"))
+        .collect();
+    let Some(parameters) = doc
+        .pointer_mut("/paths/~1problems~1{slug}/get/parameters")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters {
+        if parameter["name"] == "slug" {
+            set(&mut parameter["schema"], "enum", json!(slugs));
+        }
+    }
 }
 
 fn bound_fields(doc: &mut Value, settings: &Settings) {
