@@ -114,7 +114,9 @@ localstack_down() {
 
 # One private Redis and one instance for the API checks: header auth, a fresh random admin
 # token (exported as ADMIN_TOKEN; never one from the caller's environment), limits high
-# enough that generated traffic is not answered by 429 or 402 alone.
+# enough that generated traffic is not answered by 429 or 402 alone. Arguments are further
+# `localstack up` options, after these: `--env KEY=VALUE` overrides a setting, `--group`
+# adds instances configured otherwise on the same Redis.
 localstack_up_for_checks() {
   local service_bin
   service_bin="$(localstack_service_bin)" || return 1
@@ -127,5 +129,5 @@ localstack_up_for_checks() {
     --env RATE_LIMIT_BURST=100000 --env RATE_LIMIT_PER_MINUTE=6000000 \
     --env "DAILY_TOKENS=${STACK_DAILY_TOKENS:-1000000}" \
     --env "MAX_ITERATIONS=${STACK_MAX_ITERATIONS:-100000}" \
-    --env SHUTDOWN_GRACE_SECONDS=2
+    --env SHUTDOWN_GRACE_SECONDS=2 "$@"
 }

@@ -2,13 +2,15 @@
 //!
 //! poem-openapi derives most of the document from the types. What the derive cannot say is
 //! added afterwards: the rules the service enforces in code (`rules`), so clients and fuzzers
-//! can trust the document, the forms client generators expect (`rules`), and the response
-//! headers and examples (`headers`, `examples`). The same document gives each path's
-//! template (the route label of logs and metrics), its methods (the `Allow` header of a 405)
-//! and its protection (checked by the gate before anything else).
+//! can trust the document, the forms client generators expect (`rules`), the response
+//! headers and examples (`headers`, `examples`), and the links between operations
+//! (`links`). The same document gives each path's template (the route label of logs and
+//! metrics), its methods (the `Allow` header of a 405) and its protection (checked by the
+//! gate before anything else).
 
 mod examples;
 mod headers;
+mod links;
 mod rules;
 
 use std::collections::HashMap;
@@ -98,6 +100,7 @@ pub fn build<T: OpenApi, W: Webhook>(
     rules::apply(&mut doc, settings);
     headers::apply(&mut doc);
     examples::apply(&mut doc);
+    links::apply(&mut doc);
     let json = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
     let swagger_html = service.swagger_ui_html().replace(&generated, &json);
     let paths = doc["paths"]

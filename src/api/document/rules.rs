@@ -7,12 +7,15 @@
 //! - Integers use the standard formats `int32`/`int64` with explicit bounds (the derive
 //!   writes `uint16`/`uint32`/`uint64`, which generators do not know).
 //! - Media types are plain `application/json` (the derive writes `; charset=utf-8`).
+//! - A described reference is `allOf` over the reference alone, the description beside it
+//!   (the derive writes `allOf: [{$ref}, {description}]`, which generators read as a merge).
 //! - `servers` says the document describes the server that serves it.
+//! - The slug of `/problems/{slug}` is one of the problem types' (`enum`).
 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    api::{admin::MAX_GRANT, simulate::wire::MAX_SEED},
+    api::{admin::MAX_GRANT, problem::ProblemCode, simulate::wire::MAX_SEED},
     config::Settings,
 };
 
@@ -33,6 +36,7 @@ pub fn apply(doc: &mut Value, settings: &Settings) {
     walk(doc, &mut |node| {
         standard_integer(node);
         plain_json_media_type(node);
+        described_reference(node);
     });
     if let Some(request) = doc
         .pointer_mut("/components/schemas/SimulateRequest")
@@ -42,6 +46,27 @@ pub fn apply(doc: &mut Value, settings: &Settings) {
         request.remove("type");
     }
     doc["servers"] = json!([{ "url": "/", "description": "The server that serves this document" }]);
+    problem_slugs(doc);
+}
+
+/// The pages of `/problems/{slug}` are the problem types: the slug is one of theirs (any
+/// other answers 404), which Swagger UI offers as a list and generators as an enum.
+fn problem_slugs(doc: &mut Value) {
+    let slugs: Vec<&str> = ProblemCode::ALL
+        .iter()
+        .filter_map(|code| code.type_uri().strip_prefix("/problems/"))
+        .collect();
+    let Some(parameters) = doc
+        .pointer_mut("/paths/~1problems~1{slug}/get/parameters")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters {
+        if parameter["name"] == "slug" {
+            set(&mut parameter["schema"], "enum", json!(slugs));
+        }
+    }
 }
 
 fn bound_fields(doc: &mut Value, settings: &Settings) {
@@ -128,6 +153,42 @@ fn plain_json_media_type(node: &mut Map<String, Value>) {
     }
 }
 
+/// A field whose doc comment sits on a `$ref` comes out of the derive as
+/// `allOf: [{$ref}, {description}]` (OpenAPI 3.0 ignores siblings of `$ref`). Generators read
+/// `allOf` as a merge of object schemas: openapi-python-client refuses it when the reference
+/// is an enum or a number and drops the schema with everything that uses it (`Problem`,
+/// `Risk`, `SimulationResult`). An `allOf` of the reference alone is read as that reference
+/// by every generator, and the description stays beside it for Swagger UI.
+fn described_reference(schema: &mut Map<String, Value>) {
+    let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
+        return;
+    };
+    let is_reference = |part: &Value| {
+        part.as_object()
+            .is_some_and(|p| p.len() == 1 && p.contains_key("$ref"))
+    };
+    let description_only = |part: &Value| {
+        part.as_object()
+            .is_some_and(|p| p.keys().all(|k| k == "description"))
+    };
+    let [first, second] = parts.as_slice() else {
+        return;
+    };
+    let (reference, description) = match (is_reference(first), is_reference(second)) {
+        (true, false) if description_only(second) => {
+            (first.clone(), second.get("description").cloned())
+        }
+        (false, true) if description_only(first) => {
+            (second.clone(), first.get("description").cloned())
+        }
+        _ => return,
+    };
+    schema.insert("allOf".into(), Value::Array(vec![reference]));
+    if let Some(description) = description {
+        schema.entry("description").or_insert(description);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +204,23 @@ mod tests {
         let mut signed = json!({ "type": "integer", "format": "int64" });
         standard_integer(signed.as_object_mut().unwrap());
         assert_eq!(signed, json!({ "type": "integer", "format": "int64" }));
+    }
+
+    #[test]
+    fn a_described_reference_is_an_all_of_over_the_reference_alone() {
+        let mut field = json!({
+            "allOf": [{ "$ref": "#/components/schemas/RiskBand" }, { "description": "The band." }]
+        });
+        described_reference(field.as_object_mut().unwrap());
+        assert_eq!(
+            field,
+            json!({ "allOf": [{ "$ref": "#/components/schemas/RiskBand" }], "description": "The band." })
+        );
+        let merge = json!({
+            "allOf": [{ "$ref": "#/components/schemas/A" }, { "type": "object", "properties": {} }]
+        });
+        let mut kept = merge.clone();
+        described_reference(kept.as_object_mut().unwrap());
+        assert_eq!(kept, merge);
     }
 }
