@@ -176,11 +176,15 @@ run_wrk() {
     >"$TMP/$label.out" 2>&1 || die "wrk run of $label failed: $(tail -3 "$TMP/$label.out")"
   grep -q '^RESULT ' "$TMP/$label.out" || die "no RESULT line from wrk for $label"
   times >"$TMP/times"
-  cpu_report "$before" "$(cpu_snapshot)" >"$TMP/$label.cpu"
-  # CPU per request of the serving instance and of Redis, in microseconds.
+  local after
+  after="$(cpu_snapshot)"
+  cpu_report "$before" "$after" >"$TMP/$label.cpu"
+  # CPU per request of the serving instance, of Redis and of wrk, in microseconds.
   awk -v s0="$svc_before" -v s1="$(proc_cpu "$SERVING_PID")" -v r0="$redis_before" \
-    -v r1="$(proc_cpu "$REDIS_PID")" -v n="$(field "$label" requests)" \
-    'BEGIN {printf "%.1f %.1f\n", 1e6 * (s1 - s0) / n, 1e6 * (r1 - r0) / n}' >"$TMP/$label.us"
+    -v r1="$(proc_cpu "$REDIS_PID")" -v n="$(field "$label" requests)" -v a="$before" -v b="$after" \
+    'BEGIN {split(a, x, " "); split(b, y, " ");
+      printf "%.1f %.1f %.1f\n", 1e6 * (s1 - s0) / n, 1e6 * (r1 - r0) / n, 1e6 * (y[5] - x[5]) / n}' \
+    >"$TMP/$label.us"
   WRK_CMDS+=("$(printf '%s ' LOAD_DIR=scripts/load "$@")${WRK[*]/#$ROOT\//} -d${DURATION}s $BASE_URL$path")
 }
 WRK_CMDS=()
@@ -306,14 +310,14 @@ WARNINGS="$(cat $MAIN_LOGS $NOCOPY_LOGS | grep -c '"level":"\(WARN\|ERROR\)"' ||
 row_wrk() { # row_wrk <label> <path text> <notes>
   local us
   read -r -a us <"$TMP/$1.us"
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" rps)" \
-    "$(ms "$(field "$1" p50_us)")" "$(ms "$(field "$1" p99_us)")" "${us[0]}" "${us[1]}" "$3"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" rps)" \
+    "$(ms "$(field "$1" p50_us)")" "$(ms "$(field "$1" p99_us)")" "${us[0]}" "${us[1]}" "${us[2]}" "$3"
 }
 row_redis() { # row_redis <label> <path text> <notes>
   local line
   line="$(sed -n 2p "$TMP/$1.csv" | tr -d '"')"
   IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$line"
-  printf '| %s | %s | %s | %s | | | %s |\n' "$2" "$rps" "$p50" "$p99" "$3"
+  printf '| %s | %s | %s | %s | | | | %s |\n' "$2" "$rps" "$p50" "$p99" "$3"
 }
 HEALTH_RPS="$(field health rps)"
 HIT_RPS="$(field hit rps)"
@@ -321,6 +325,12 @@ HIT_P99_MS="$(ms "$(field hit p99_us)")"
 RATIO="$(awk -v a="$HIT_RPS" -v b="$HEALTH_RPS" 'BEGIN {printf "%.3f", a / b}')"
 RATIO_OK="$(awk -v r="$RATIO" 'BEGIN {print (r >= 0.5) ? "PASS" : "FAIL"}')"
 NOCOPY_RATIO="$(awk -v a="$(field nocopy rps)" -v b="$HEALTH_RPS" 'BEGIN {printf "%.3f", a / b}')"
+# The ratio the CPU allows: when every row saturates the CPUs, rps is inversely proportional
+# to the CPU one request costs (service + Redis + wrk). Unlike rps, this hardly moves when
+# other work shares the machine, so it is the figure to compare between runs.
+cpu_total() { awk '{printf "%.1f", $1 + $2 + $3}' "$TMP/$1.us"; }
+CPU_RATIO="$(awk -v h="$(cpu_total health)" -v c="$(cpu_total hit)" 'BEGIN {printf "%.3f", h / c}')"
+NOCOPY_CPU_RATIO="$(awk -v h="$(cpu_total health)" -v c="$(cpu_total nocopy)" 'BEGIN {printf "%.3f", h / c}')"
 P99_OK="$(awk -v p="$HIT_P99_MS" 'BEGIN {print (p <= 10) ? "PASS" : "FAIL"}')"
 errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_errors "$1")"; }
 
@@ -332,8 +342,8 @@ errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_error
   echo "- Service: \`$BIN_SHOWN\` (built $BIN_MTIME, sha256 $BIN_SHA…); repository HEAD $COMMIT with $DIRTY uncommitted files under src/, lua/, Cargo.* at run time; one instance per row, HOST=127.0.0.1 LOG_LEVEL=warn LOG_FORMAT=json; $WARNINGS warn/error log lines."
   echo "- Each wrk row: ${WARMUP} s warm-up (discarded), then ${DURATION} s measured, \`-t$THREADS -c$CONNECTIONS --latency --timeout 2s\`."
   echo
-  echo "| path | rps | p50 ms | p99 ms | service µs/req | Redis µs/req | errors / notes |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| path | rps | p50 ms | p99 ms | service µs/req | Redis µs/req | wrk µs/req | errors / notes |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
   row_wrk health 'GET /health' "$(errors_note health)"
   hit_note() { # hit_note <label>
     echo "$(errors_note "$1"); /metrics hits +$(counts "$1" 1), misses +$(counts "$1" 2) for $(field "$1" requests) requests; Redis per request: EVALSHA $(counts "$1" 3), GET $(counts "$1" 4)"
@@ -351,6 +361,7 @@ errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_error
   for label in health hit nocopy miss limited; do echo "- $label: $(cat "$TMP/$label.cpu")"; done
   echo
   echo "- Cache-hit rps / health rps = $HIT_RPS / $HEALTH_RPS = **$RATIO** (target ≥ 0.5): **$RATIO_OK**; without the instance's copy: $(field nocopy rps) / $HEALTH_RPS = $NOCOPY_RATIO"
+  echo "- CPU per request (service + Redis + wrk): /health $(cpu_total health) µs, cache hit $(cpu_total hit) µs, from Redis $(cpu_total nocopy) µs: the ratio the CPU allows is **$CPU_RATIO** ($NOCOPY_CPU_RATIO without the copy)"
   echo "- Cache-hit p99 = **$HIT_P99_MS ms** at $CONNECTIONS connections (target ≤ 10 ms): **$P99_OK**"
   echo
   echo "Commands (ports are picked at random per run):"
