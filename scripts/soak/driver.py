@@ -113,13 +113,11 @@ class Soak:
 
     # --- legitimate traffic ------------------------------------------------------------
     async def grant(self, conn, actor, amount, key):
-        inst = self.instances[0]
         response = await conn.json("POST", "/api/admin/grants",
                                    {"actor_id": actor, "amount": amount, "reason": "soak"},
                                    {"Authorization": f"Bearer {self.admin_token}", "Idempotency-Key": key})
         self.count("admin grant (and its replay)", response)
         self.actors.add(actor)
-        return inst
 
     def hit_actor(self, n):
         conns, actor = self.conns(), f"soak-hit-{n}"
@@ -203,7 +201,7 @@ class Soak:
         return self.paced(5.0, step)
 
     # --- hostile rounds ----------------------------------------------------------------
-    def hostile_loop(self, name, interval, make):
+    def hostile_loop(self, interval, make):
         async def step():
             for inst in self.instances:
                 await make(inst)
@@ -214,12 +212,12 @@ class Soak:
         burst_actors = [f"soak-burst-{i}" for i in range(8)]
         self.actors.update(burst_actors)
         return [
-            self.hostile_loop("a", 5.0, lambda i: hostile.oversized(i, t)),
-            self.hostile_loop("b", 5.0, lambda i: hostile.unknown_methods(i, t, rng)),
-            self.hostile_loop("c", 3.0, lambda i: hostile.slow_clients(i, t, self.limits)),
-            self.hostile_loop("d", 15.0, lambda i: hostile.engine_burst(i, t, rng, burst_actors)),
-            self.hostile_loop("e", 5.0, lambda i: hostile.no_credentials(i, t, rng, "127.0.0.3")),
-            self.hostile_loop("f", 10.0, lambda i: hostile.anonymous_flood(i, t, "127.0.0.4")),
+            self.hostile_loop(5.0, lambda i: hostile.oversized(i, t)),
+            self.hostile_loop(5.0, lambda i: hostile.unknown_methods(i, t, rng)),
+            self.hostile_loop(3.0, lambda i: hostile.slow_clients(i, t, self.limits)),
+            self.hostile_loop(15.0, lambda i: hostile.engine_burst(i, t, rng, burst_actors)),
+            self.hostile_loop(5.0, lambda i: hostile.no_credentials(i, t, rng, "127.0.0.3")),
+            self.hostile_loop(10.0, lambda i: hostile.anonymous_flood(i, t, "127.0.0.4")),
         ]
 
     # --- sampling ------------------------------------------------------------------------
@@ -357,7 +355,7 @@ def checks(soak, audit):
     return out
 
 
-def report(summary, samples, soak):
+def report(summary, samples):
     """The run as Markdown: memory samples, every status count, the checks."""
     out = [f"Traffic for {summary['traffic_seconds']} s over instances A and B; "
            f"{summary['audit']['actors']} actors audited, {summary['audit']['entries']} ledger entries.", "",
@@ -405,7 +403,7 @@ def main():
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     with open(os.path.join(args.out, "report.md"), "w") as f:
-        f.write(report(summary, soak.samples, soak))
+        f.write(report(summary, soak.samples))
     for check, passed, detail in results:
         print(f"{'PASS' if passed else 'FAIL'}  {check}  ({detail})")
     sys.exit(0 if all(p for _, p, _ in results) else 1)

@@ -5,7 +5,6 @@ outcomes each class may have; anything else is a failure of the soak.
 """
 
 import asyncio
-import random
 import string
 import time
 
@@ -214,6 +213,3 @@ def unexpected(tally):
     return [(cls, outcome, n) for (cls, outcome), n in sorted(tally.items())
             if outcome not in EXPECT.get(cls, set())]
 
-
-def rng_for(seed):
-    return random.Random(seed)
