@@ -5,6 +5,7 @@
 --   RESULT requests=<n> duration_us=<n> rps=<x> p50_us=<n> p99_us=<n> non2xx=<n>
 --          connect=<n> read=<n> write=<n> timeout=<n>
 --   STATUS <code>=<n> ...        only with COUNT_STATUS=1
+--   KINDS <kind>=<n> ...         when the script counts its requests by kind (mix.lua)
 --
 -- Counting statuses needs wrk's response() hook, which makes wrk hand every response's
 -- headers and body to Lua; it is therefore switched on only for the rate-limited path.
@@ -34,6 +35,19 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.requests / seconds,
     latency:percentile(50), latency:percentile(99), e.status,
     e.connect, e.read, e.write, e.timeout))
+  -- Requests of each kind, when the script counts kinds in a global `counts` (mix.lua).
+  local kinds = {}
+  for _, thread in ipairs(threads) do
+    for kind, n in pairs(thread:get("counts") or {}) do
+      kinds[kind] = (kinds[kind] or 0) + n
+    end
+  end
+  if next(kinds) then
+    local parts = {}
+    for kind, n in pairs(kinds) do table.insert(parts, string.format("%s=%d", kind, n)) end
+    table.sort(parts)
+    io.write("KINDS " .. table.concat(parts, " ") .. "\n")
+  end
   if os.getenv("COUNT_STATUS") == "1" then
     local total = {}
     for _, thread in ipairs(threads) do
