@@ -7,6 +7,7 @@
 //!   envelope (request id, problem bodies for every error, `Server-Timing`, access log).
 //! - [`domain`]: pure, synchronous logic — the engine, catalogue, fingerprints. No I/O.
 //! - [`store`]: the only code that knows Redis — keys, Lua scripts, the connection.
+//! - [`ids`]: unique ids for requests, traces, holds and claims.
 //! - [`metrics`]: the Prometheus recorder behind `/metrics`.
 //! - [`server`]: the connection loop and its edge limits (timeouts, connection cap, HTTP/2).
 //! - [`startup`]: [`startup::Application`] builds the server and runs it until a shutdown
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod ids;
 pub mod metrics;
 pub mod server;
 pub mod startup;

@@ -6,7 +6,11 @@
 //! standard ones (else `other`), scripts and outcomes fixed names — so the number of series
 //! cannot grow with traffic. Process metrics are read from `/proc` when rendering.
 
-use std::{sync::OnceLock, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, OnceLock, RwLock},
+    time::Duration,
+};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -179,15 +183,39 @@ fn method_label(method: &poem::http::Method) -> &'static str {
         .map_or("other", |(_, label)| label)
 }
 
+/// The request series of one (method, route, status): registered once, then reused, so a
+/// request costs no label strings and no registry lookup.
+type RequestSeries = (metrics::Counter, metrics::Histogram);
+
 pub fn record_request(method: &poem::http::Method, route: &str, status: u16, elapsed: Duration) {
-    let labels = [
-        ("method", method_label(method).to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("trickster_http_requests_total", &labels).increment(1);
-    metrics::histogram!("trickster_http_request_duration_seconds", &labels)
-        .record(elapsed.as_secs_f64());
+    type ByRoute = HashMap<String, HashMap<(&'static str, u16), RequestSeries>>;
+    static SERIES: LazyLock<RwLock<ByRoute>> = LazyLock::new(RwLock::default);
+    let method = method_label(method);
+    let known = SERIES.read().ok().and_then(|series| {
+        series
+            .get(route)
+            .and_then(|by_outcome| by_outcome.get(&(method, status)))
+            .cloned()
+    });
+    let (requests, duration) = known.unwrap_or_else(|| {
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        let series = (
+            metrics::counter!("trickster_http_requests_total", &labels),
+            metrics::histogram!("trickster_http_request_duration_seconds", &labels),
+        );
+        if let Ok(mut all) = SERIES.write() {
+            all.entry(route.to_owned())
+                .or_default()
+                .insert((method, status), series.clone());
+        }
+        series
+    });
+    requests.increment(1);
+    duration.record(elapsed.as_secs_f64());
 }
 
 /// Requests being handled (probes aside).

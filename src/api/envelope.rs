@@ -188,7 +188,7 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .filter(|v| is_valid_request_id(v))
             .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(crate::ids::uuid);
         let trace = TraceContext::from_header(req.header("traceparent"));
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -199,11 +199,12 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
             .map(|ua| ua.chars().take(200).collect());
         // Level ERROR so the span (and its ids) is kept whatever LOG_LEVEL filters: a warning
         // logged inside a request must still name the request.
+        // Only the two ids: the span's fields are formatted on every request, and the access
+        // line has the rest.
         let span = tracing::error_span!(
             "request",
             request_id = %request_id,
             trace_id = %trace.trace_id,
-            method = %method,
         );
         crate::telemetry::export_request_span(
             &span,

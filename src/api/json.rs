@@ -65,8 +65,15 @@ impl<T: Send + Sync + DeserializeOwned, S: Type> ParseFromJSON for Validated<T, 
         }
         // The schema has no nullable fields: an explicit null is refused rather than read
         // as "absent", so what the document promises and what the service accepts agree.
-        if let Some(path) = first_null(&value, String::new()) {
+        if has_null(&value)
+            && let Some(path) = first_null(&value, String::new())
+        {
             return Err(ParseError::custom(format!("{path}: must not be null")));
+        }
+        // The common case, a valid body, without tracking paths; a failure is parsed again
+        // with them, for a message that names the field.
+        if let Ok(parsed) = T::deserialize(&value) {
+            return Ok(Validated(parsed, PhantomData));
         }
         serde_path_to_error::deserialize::<_, T>(value)
             .map(|parsed| Validated(parsed, PhantomData))
@@ -79,6 +86,16 @@ impl<T: Send + Sync + DeserializeOwned, S: Type> ParseFromJSON for Validated<T, 
                     ParseError::custom(format!("{path}: {inner}"))
                 }
             })
+    }
+}
+
+/// Whether `value` holds a `null` anywhere (without building any path).
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.values().any(has_null),
+        Value::Array(items) => items.iter().any(has_null),
+        _ => false,
     }
 }
 

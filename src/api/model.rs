@@ -180,11 +180,13 @@ impl From<explain::Explanation> for Explanation {
     }
 }
 
+// Also `Serialize`: a cache hit renders it straight to text, without a tree of JSON values.
 /// The match that was simulated, with defaults filled in.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct EventView {
     /// Set when the match came from the catalogue.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     pub home_team: String,
     pub away_team: String,

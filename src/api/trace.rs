@@ -20,20 +20,11 @@ fn is_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut out = String::new();
-    while out.len() < bytes * 2 {
-        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
-    }
-    out.truncate(bytes * 2);
-    out
-}
-
 impl TraceContext {
     /// Continues the trace of a valid `traceparent` (version 00, non-zero ids), or starts
     /// a new one.
     pub fn from_header(header: Option<&str>) -> Self {
-        let span_id = random_hex(8);
+        let span_id = crate::ids::hex64();
         if let Some(value) = header {
             let parts: Vec<&str> = value.trim().split('-').collect();
             if let [version, trace_id, parent_id, flags] = parts[..]
@@ -53,7 +44,7 @@ impl TraceContext {
             }
         }
         Self {
-            trace_id: random_hex(16),
+            trace_id: crate::ids::hex128(),
             span_id,
             parent_id: None,
             flags: "01".into(),

@@ -74,7 +74,7 @@ impl Store {
             .key(record)
             .key(self.keys.idempotency_index(slot))
             .arg(self.clock.arg())
-            .arg(uuid::Uuid::new_v4().simple().to_string())
+            .arg(crate::ids::hex128())
             .arg(capacity)
             .arg(per_minute);
         idempotency::push_claim(&mut call, idempotency);

@@ -100,7 +100,7 @@ impl Store {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(String, T), E>>,
     {
-        let owner = uuid::Uuid::new_v4().to_string();
+        let owner = crate::ids::hex128();
         // The lease outlives a normal computation comfortably; it only matters when the
         // owner dies, and then waiters stop waiting at `max_wait` anyway.
         let lease_ms = (policy.max_wait.as_millis() as u64).max(1_000);

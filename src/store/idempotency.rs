@@ -66,7 +66,7 @@ impl IdempotencyClaim {
             operation,
             key_hash: sha256_hex(key),
             body_hash: sha256_hex(canonical_body),
-            owner: uuid::Uuid::new_v4().to_string(),
+            owner: crate::ids::hex128(),
             ttl_seconds,
             mode,
         }

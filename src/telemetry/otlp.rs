@@ -93,7 +93,7 @@ impl Exporter {
             }
         };
         let mut resource = Resource::builder().with_attributes([
-            KeyValue::new("service.version", crate::api::system::VERSION),
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
             KeyValue::new("service.instance.id", settings.instance.clone()),
         ]);
         if std::env::var_os("OTEL_SERVICE_NAME").is_none() {

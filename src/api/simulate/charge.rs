@@ -52,7 +52,7 @@ impl<'a> Charge<'a> {
         Self((cost > 0).then(|| HoldRequest {
             actor,
             cost,
-            hold_id: uuid::Uuid::new_v4().simple().to_string(),
+            hold_id: crate::ids::hex128(),
             lease_ms: settings.hold_lease_seconds * 1000,
             request_id,
             reason: "simulation",

@@ -136,7 +136,11 @@ fn result(
     numbers: &str,
     cost: Option<(i64, f64)>,
 ) -> Result<String, SimError> {
-    let event = EventView::new(&plan.matchup, plan.event_id.as_deref()).to_json_string();
+    let event = EventView::new(&plan.matchup, plan.event_id.as_deref());
+    let event = serde_json::to_string(&event).map_err(|err| {
+        tracing::error!(error = %err, "cannot render an event");
+        ApiError::internal()
+    })?;
     respond(ctx, &event, &plan.fingerprint, numbers, cost)
 }
 
@@ -296,13 +300,18 @@ impl SimulateApi {
                 ApiError::internal()
             })?;
             let body = result(ctx, &plan, cached.numbers, None)?;
-            let mode = IdempotencyMode::Store {
-                status: 200,
-                body: body.clone(),
+            // The answer is known: a key stores it at once (no copy of it without a key).
+            let claim = match key.0 {
+                None => None,
+                Some(_) => {
+                    let mode = IdempotencyMode::Store {
+                        status: 200,
+                        body: body.clone(),
+                    };
+                    key.claim(&self.settings, Operation::Simulate, &request, mode)
+                        .map_err(ApiError::recast)?
+                }
             };
-            let claim = key
-                .claim(&self.settings, Operation::Simulate, &request, mode)
-                .map_err(ApiError::recast)?;
             return self.serve_hit(req, &store, &slot, claim, body).await;
         }
 

@@ -160,8 +160,9 @@ impl SimulateRequest {
     }
 }
 
+// Also `Serialize`: every answer renders it straight to text, without a tree of JSON values.
 /// How this response was produced.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct SimulationMeta {
     pub request_id: String,
     /// SHA-256 of the canonical inputs (match, iterations, seed, model version).
