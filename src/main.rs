@@ -13,6 +13,10 @@ use std::{
 
 use trickster_oracle::{config::Settings, startup, telemetry};
 
+/// See `Cargo.toml`: the service allocates many small buffers per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match Settings::from_env() {

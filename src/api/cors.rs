@@ -3,9 +3,7 @@
 //! refused, and a page of an allowed origin may read every header the service sends and its
 //! timing (`Timing-Allow-Origin`).
 
-use std::sync::Arc;
-
-use poem::{Endpoint, IntoResponse, Request, Response, http::header, middleware::Cors};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, http::header, middleware::Cors};
 
 /// The response headers a page may read (`Access-Control-Expose-Headers`).
 pub const EXPOSED: [&str; 10] = [
@@ -32,19 +30,32 @@ pub fn layer(origins: &[String]) -> Cors {
 
 /// Adds `Timing-Allow-Origin` for an origin the CORS layer allowed (it set
 /// `Access-Control-Allow-Origin`), so the page can read `Server-Timing`.
-pub async fn timing_allow_origin<E: Endpoint>(
-    endpoint: Arc<E>,
-    req: Request,
-) -> poem::Result<Response> {
-    let mut response = endpoint.call(req).await?.into_response();
-    let allowed = response
-        .headers()
-        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-        .cloned();
-    if let Some(origin) = allowed {
-        response.headers_mut().insert("timing-allow-origin", origin);
+pub struct TimingAllowOrigin;
+
+impl<E: Endpoint> Middleware<E> for TimingAllowOrigin {
+    type Output = TimingAllowOriginEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        TimingAllowOriginEndpoint(inner)
     }
-    Ok(response)
+}
+
+pub struct TimingAllowOriginEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for TimingAllowOriginEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let mut response = self.0.call(req).await?.into_response();
+        let allowed = response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .cloned();
+        if let Some(origin) = allowed {
+            response.headers_mut().insert("timing-allow-origin", origin);
+        }
+        Ok(response)
+    }
 }
 
 #[cfg(test)]

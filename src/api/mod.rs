@@ -157,7 +157,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
             !state.settings.cors_origins.is_empty(),
             cors::layer(&state.settings.cors_origins),
         )
-        .around(cors::timing_allow_origin)
+        .with_if(
+            !state.settings.cors_origins.is_empty(),
+            cors::TimingAllowOrigin,
+        )
         .with(envelope::RequestEnvelope {
             max_body_bytes: state.settings.max_body_bytes,
             body_read_timeout: state.settings.http.body_read_timeout,
