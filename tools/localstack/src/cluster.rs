@@ -177,6 +177,18 @@ impl RedisCluster {
         })
     }
 
+    /// Starts node `index` (killed earlier) again with its cluster configuration and an empty
+    /// data set, as a supervisor restarting a crashed node would: it finds its slots taken
+    /// over and joins as a replica of the node that took them. Returns once every node reports
+    /// the cluster whole and every replica is in sync.
+    pub fn rejoin(&mut self, index: usize) -> Result<()> {
+        self.nodes
+            .get_mut(index)
+            .ok_or_else(|| Error::new(format!("there is no node {index}")))?
+            .restart()?;
+        self.wait_until_formed()
+    }
+
     /// Waits until every running node reports `cluster_state:ok` with all slots assigned and
     /// all nodes known, and every replica is in sync with its primary.
     pub fn wait_until_formed(&self) -> Result<()> {

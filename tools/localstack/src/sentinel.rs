@@ -135,6 +135,30 @@ impl SentinelGroup {
         Ok(index)
     }
 
+    /// Starts server `index` (killed earlier) again as a replica of the current primary, with
+    /// an empty data set, as a supervisor restarting a crashed node would; returns once it is
+    /// in sync. Started as it was, a primary without persistence would come back empty and
+    /// still a primary until the Sentinels demote it.
+    pub fn rejoin(&mut self, index: usize) -> Result<()> {
+        let primary_port = self.primary_port()?;
+        let server = self
+            .servers
+            .get_mut(index)
+            .ok_or_else(|| Error::new(format!("there is no server {index}")))?;
+        server.restart_as(Role::Replica { primary_port })?;
+        let timeout = self.spec.ready_timeout;
+        let server = &self.servers[index];
+        poll(timeout, Duration::from_millis(100), || {
+            let info = server.connect().ok()?.text(&["INFO", "replication"]).ok()?;
+            (info_field(&info, "master_link_status").as_deref() == Some("up")).then_some(())
+        })
+        .ok_or_else(|| {
+            Error::new(format!(
+                "server {index} did not sync with the primary within {timeout:?}"
+            ))
+        })
+    }
+
     /// Waits until the Sentinels name a primary other than `old_port` and it answers as
     /// a primary.
     pub fn wait_for_failover(&self, old_port: u16) -> Result<u16> {

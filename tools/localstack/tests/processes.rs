@@ -152,6 +152,42 @@ fn sentinels_promote_the_replica_when_the_primary_is_killed() {
     assert_eq!(new, group.servers()[1].port());
 }
 
+#[test]
+fn a_killed_primary_rejoins_as_a_replica_of_the_one_that_replaced_it() {
+    let mut spec = SentinelSpec::new(1);
+    spec.password = Some("s3cret".into());
+    let mut group = SentinelGroup::start(&spec).unwrap();
+    let old = group.primary_port().unwrap();
+    assert!(
+        group.sentinel_urls()[0].contains(":s3cret@"),
+        "the Sentinels take the password too: {:?}",
+        group.sentinel_urls()
+    );
+
+    let killed = group.kill_primary().unwrap();
+    let new = group.wait_for_failover(old).unwrap();
+    group.rejoin(killed).unwrap();
+
+    assert_eq!(
+        group.primary_port().unwrap(),
+        new,
+        "the Sentinels keep the new primary"
+    );
+}
+
+#[test]
+fn a_killed_cluster_primary_rejoins_as_a_replica() {
+    let mut cluster = RedisCluster::start(&ClusterSpec::new(3, 1)).unwrap();
+    let killed = cluster.kill_primary(1).unwrap();
+    cluster.wait_for_failover(killed).unwrap();
+
+    cluster.rejoin(killed).unwrap();
+
+    let primaries = cluster.primaries().unwrap();
+    assert_eq!(primaries.len(), 3);
+    assert!(!primaries.contains(&killed), "it came back as a replica");
+}
+
 /// A stand-in service: answers `GET /ready` with 200 and records its environment.
 fn fake_service(dir: &Path) -> std::path::PathBuf {
     let script = dir.join("fake-service");

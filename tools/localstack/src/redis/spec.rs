@@ -151,6 +151,8 @@ impl RedisSpec {
             );
             if let Some(password) = &self.password {
                 set("sentinel", &["auth-pass", master, password]);
+                // Clients and the other Sentinels authenticate with the same password.
+                set("requirepass", &[password]);
             }
             return out;
         }
