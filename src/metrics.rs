@@ -18,7 +18,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Every metric the service exports, with its help text.
-pub const NAMES: [(&str, &str); 21] = [
+pub const NAMES: [(&str, &str); 22] = [
     (
         "trickster_build_info",
         "Always 1; the labels name the version, commit and model version.",
@@ -78,6 +78,10 @@ pub const NAMES: [(&str, &str); 21] = [
     (
         "trickster_redis_up",
         "1 when the last Redis call of this instance succeeded, 0 when it failed.",
+    ),
+    (
+        "trickster_redis_primary_changes_total",
+        "Times the Sentinels named another primary and this instance followed it (Sentinel mode).",
     ),
     (
         "trickster_process_cpu_seconds_total",
@@ -188,6 +192,11 @@ pub fn record_redis(operation: &'static str, ok: bool) {
     if !ok {
         metrics::counter!("trickster_redis_errors_total", "operation" => operation).increment(1);
     }
+}
+
+/// The instance followed the Sentinels to another primary.
+pub fn record_redis_primary_change() {
+    metrics::counter!("trickster_redis_primary_changes_total").increment(1);
 }
 
 pub fn record_cache(outcome: &'static str) {

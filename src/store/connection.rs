@@ -1,24 +1,31 @@
-//! The connection to Redis: one multiplexed connection per instance (a single server) or a
-//! cluster client, made lazily so the service starts — and answers `/health` — while Redis
-//! is still down. `docs/REDIS.md` explains why this beats a pool here, with the measurement.
+//! The connection to Redis: one multiplexed connection per instance (a single server, or the
+//! primary the Sentinels name, followed across failovers: `sentinel`) or a cluster client,
+//! made lazily so the service starts — and answers `/health` — while Redis is still down.
+//! `docs/REDIS.md` explains why this beats a pool here, with the measurement.
 
 use std::{sync::Arc, time::Duration};
 
 use redis::{
-    Cmd, Pipeline, RedisFuture, Value,
+    AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
 };
 use tokio::sync::Mutex;
 
+use super::sentinel::{Outcome, Primary, SentinelPrimary};
 use crate::config::{RedisTarget, Settings};
 
-/// The connection to one server or to a cluster.
+/// The connection to one server, to the primary the Sentinels name, or to a cluster.
 #[derive(Clone)]
 pub(super) enum Connection {
-    Single(ConnectionManager),
+    Single {
+        conn: ConnectionManager,
+        /// `host:port` of `REDIS_URL`, for `/ready`.
+        address: String,
+    },
     Cluster(ClusterHandle),
+    Sentinel(Arc<SentinelPrimary>),
 }
 
 /// A cluster connection made on first use (so startup does not need the cluster), then
@@ -45,6 +52,7 @@ impl ClusterHandle {
 pub(super) enum Active {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Primary),
 }
 
 impl ConnectionLike for Active {
@@ -52,6 +60,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_command(cmd),
             Active::Cluster(c) => c.req_packed_command(cmd),
+            Active::Sentinel(p) => p.conn.req_packed_command(cmd),
         }
     }
 
@@ -64,6 +73,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Active::Sentinel(p) => p.conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -71,8 +81,19 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.get_db(),
             Active::Cluster(c) => c.get_db(),
+            Active::Sentinel(p) => p.conn.get_db(),
         }
     }
+}
+
+/// Which Redis node an instance uses, for `/ready`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// `single`, `sentinel` or `cluster`.
+    pub mode: &'static str,
+    /// `host:port` of the server (single) or of the primary in use (sentinel, once
+    /// connected); a cluster spreads over its nodes and names none.
+    pub address: Option<String>,
 }
 
 /// The private CA of `REDIS_TLS_CA_FILE`, as the only trust root for `rediss://`.
@@ -84,6 +105,19 @@ fn tls_roots(settings: &Settings) -> Option<redis::TlsCertificates> {
             client_tls: None,
             root_cert: Some(pem),
         })
+}
+
+/// `host:port` of a URL, without its credentials.
+fn address_of(url: &str) -> String {
+    redis::parse_redis_url(url)
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or_default(),
+                u.port().unwrap_or(6379)
+            )
+        })
+        .unwrap_or_default()
 }
 
 impl Connection {
@@ -106,7 +140,21 @@ impl Connection {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(50))
                     .set_max_delay(Duration::from_secs(1));
-                Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
+                Connection::Single {
+                    conn: ConnectionManager::new_lazy_with_config(client, config)?,
+                    address: address_of(url),
+                }
+            }
+            RedisTarget::Sentinel { urls, master } => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(settings.redis_timeout))
+                    .set_response_timeout(Some(settings.redis_timeout));
+                Connection::Sentinel(Arc::new(SentinelPrimary::new(
+                    urls,
+                    master,
+                    config,
+                    tls_roots(settings),
+                )?))
             }
             RedisTarget::Cluster(urls) => {
                 let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
@@ -124,11 +172,57 @@ impl Connection {
         })
     }
 
-    /// A connection ready for one call.
-    pub(super) async fn active(&self) -> redis::RedisResult<Active> {
+    /// A connection ready for one call, and the watch to tell how the call ended.
+    pub(super) async fn active(&self) -> RedisResult<(Active, Watch)> {
         Ok(match self {
-            Connection::Single(conn) => Active::Single(conn.clone()),
-            Connection::Cluster(handle) => Active::Cluster(handle.get().await?),
+            Connection::Single { conn, .. } => (Active::Single(conn.clone()), Watch(None)),
+            Connection::Cluster(handle) => (Active::Cluster(handle.get().await?), Watch(None)),
+            Connection::Sentinel(sentinel) => {
+                let primary = sentinel.get().await?;
+                let watch = Watch(Some((sentinel.clone(), primary.clone())));
+                (Active::Sentinel(primary), watch)
+            }
         })
+    }
+
+    /// Which node this instance uses.
+    pub(super) fn node(&self) -> Node {
+        match self {
+            Connection::Single { address, .. } => Node {
+                mode: "single",
+                address: Some(address.clone()),
+            },
+            Connection::Cluster(_) => Node {
+                mode: "cluster",
+                address: None,
+            },
+            Connection::Sentinel(primary) => Node {
+                mode: "sentinel",
+                address: primary.address(),
+            },
+        }
+    }
+}
+
+/// Reports how a call on the Sentinels' primary ended, so a connection that no longer
+/// reaches it is dropped. A watch dropped without [`Watch::done`] is a call cut off by the
+/// caller's deadline: it counts as a timeout. Nothing to report for the other modes, whose
+/// clients reconnect by themselves.
+#[must_use]
+pub(super) struct Watch(Option<(Arc<SentinelPrimary>, Primary)>);
+
+impl Watch {
+    pub(super) fn done(mut self, error: Option<&redis::RedisError>) {
+        if let Some((sentinel, primary)) = self.0.take() {
+            sentinel.report(&primary, error.map_or(Outcome::Done, Outcome::Failed));
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some((sentinel, primary)) = self.0.take() {
+            sentinel.report(&primary, Outcome::TimedOut);
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod ledger;
 mod reply;
 pub mod scripts;
+mod sentinel;
 
 use std::{
     sync::{Arc, Mutex},
@@ -30,6 +31,7 @@ use redis::{FromRedisValue, Value};
 
 use crate::config::Settings;
 use connection::Connection;
+pub use connection::Node;
 pub use keys::{Keys, Slot};
 use scripts::Call;
 
@@ -145,11 +147,18 @@ impl Store {
         Ok(started.elapsed())
     }
 
+    /// Which Redis node this instance uses (`/ready`).
+    pub fn node(&self) -> Node {
+        self.conn.node()
+    }
+
     /// Runs one command within the timeout.
     pub async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         self.bounded("command", async move {
-            let mut conn = self.conn.active().await?;
-            cmd.query_async(&mut conn).await
+            let (mut conn, watch) = self.conn.active().await?;
+            let result = cmd.query_async(&mut conn).await;
+            watch.done(result.as_ref().err());
+            result
         })
         .await
     }
@@ -162,18 +171,10 @@ impl Store {
         let started = Instant::now();
         let result = self
             .bounded(name, async move {
-                let mut conn = self.conn.active().await?;
-                // redis-rs loads the script and retries once on NOSCRIPT; a second NOSCRIPT
-                // means the scripts were flushed again in between: load once more.
-                match call.invocation.invoke_async(&mut conn).await {
-                    Err(err)
-                        if err.kind()
-                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-                    {
-                        call.invocation.invoke_async(&mut conn).await
-                    }
-                    other => other,
-                }
+                let (mut conn, watch) = self.conn.active().await?;
+                let result = invoke(call, &mut conn).await;
+                watch.done(result.as_ref().err());
+                result
             })
             .await;
         crate::metrics::record_script(name, started.elapsed());
@@ -211,5 +212,19 @@ impl Store {
     /// Runs a script call as built, for tests and tools that exercise scripts directly.
     pub async fn run_call(&self, call: &Call) -> Result<Value, StoreError> {
         self.run(call).await
+    }
+}
+
+/// EVALSHA, reloaded on NOSCRIPT. redis-rs loads the script and retries once on NOSCRIPT; a
+/// second NOSCRIPT means the scripts were flushed again in between: load once more.
+async fn invoke<C: redis::aio::ConnectionLike + Send>(
+    call: &Call,
+    conn: &mut C,
+) -> redis::RedisResult<Value> {
+    match call.invocation.invoke_async(conn).await {
+        Err(err) if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            call.invocation.invoke_async(conn).await
+        }
+        other => other,
     }
 }

@@ -11,6 +11,7 @@ mod proxy;
 mod redis_access;
 mod redis_outage;
 mod results;
+mod sentinel;
 // The script tests' fixture inspects keys (KEYS, DUMP) with a single-node client.
 #[path = "../scripts.rs"]
 mod scripts;
