@@ -17,7 +17,9 @@ end
 
 -- Brings the account up to date before anything else: releases holds whose lease ran out
 -- (their request never finished) and applies the daily allowance on the first touch of a
--- UTC day. Writes only when something changed. Returns the balance and the tokens released.
+-- UTC day. Writes only when something changed. Returns the balance, the tokens released and
+-- whether the balance changed (a release or an allowance: ledger entries a caller waiting
+-- for replicas must wait for).
 local function refresh_account(acct, ledger, holds, now, daily)
   local balance = tonumber(redis.call('HGET', acct, 'balance') or '0')
   local changed = false
@@ -49,7 +51,15 @@ local function refresh_account(acct, ledger, holds, now, daily)
   if changed then
     redis.call('HSET', acct, 'balance', balance, 'updated', now)
   end
-  return balance, released
+  return balance, released, changed
+end
+
+-- A reply's flag for "this call changed the account".
+local function flag(changed)
+  if changed then
+    return 1
+  end
+  return 0
 end
 
 -- An idle account that holds nothing beyond what a new one would get (no open hold, a

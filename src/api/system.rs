@@ -184,6 +184,7 @@ impl SystemApi {
                     StoreError::Redis(e) if e.is_timeout() => "redis did not answer in time",
                     StoreError::Redis(_) => "redis is unreachable or refused the connection",
                     StoreError::Protocol { .. } => "redis gave an unexpected reply",
+                    StoreError::Unconfirmed { .. } => "redis replicas did not confirm in time",
                 }
                 .to_owned()
             }

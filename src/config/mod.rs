@@ -78,6 +78,12 @@ pub struct Settings {
     pub host: IpAddr,
     pub port: u16,
     pub redis: RedisTarget,
+    /// Replicas that must confirm an account change before the client hears of it
+    /// (`REDIS_MIN_REPLICA_ACKS`, 0 = none: Redis's asynchronous replication).
+    pub redis_min_replica_acks: u32,
+    /// Connections of the pool that runs account scripts and their `WAIT` when replicas must
+    /// confirm (`REDIS_ACK_CONNECTIONS`).
+    pub redis_ack_connections: usize,
     pub redis_key_prefix: String,
     pub redis_timeout: Duration,
     /// PEM certificate(s) of a private CA that signs the Redis server's TLS certificate
@@ -279,6 +285,8 @@ impl Settings {
             host,
             port,
             redis: redis.target,
+            redis_min_replica_acks: redis.min_replica_acks,
+            redis_ack_connections: redis.ack_connections,
             redis_key_prefix,
             redis_tls_ca,
             redis_timeout: millis(src.number("REDIS_TIMEOUT_MS", 500, 10, 60_000)),

@@ -1,6 +1,7 @@
-//! Where the shared state lives:
+//! Where the shared state lives and how sure a write must be before a client hears of it:
 //! one server (`REDIS_URL`), a Redis Cluster (`REDIS_CLUSTER_URLS`), or a primary that
-//! Sentinels name (`REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER`).
+//! Sentinels name (`REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER`); and how many replicas
+//! must confirm an account change (`REDIS_MIN_REPLICA_ACKS`).
 
 use super::source::Source;
 
@@ -32,7 +33,12 @@ impl RedisTarget {
 /// The Redis settings (their contradictions are checked with the others, in `checks`).
 pub(super) struct RedisSettings {
     pub target: RedisTarget,
+    pub min_replica_acks: u32,
+    pub ack_connections: usize,
 }
+
+/// Most replicas an account change may wait for; more would only describe a misconfiguration.
+const MAX_REPLICA_ACKS: u32 = 16;
 
 pub(super) fn read<F: Fn(&str) -> Option<String>>(src: &Source<F>) -> RedisSettings {
     let cluster = src.raw("REDIS_CLUSTER_URLS");
@@ -60,7 +66,11 @@ pub(super) fn read<F: Fn(&str) -> Option<String>>(src: &Source<F>) -> RedisSetti
         RedisTarget::Single(redis_url(src, "REDIS_URL", &url).unwrap_or_default())
     };
 
-    RedisSettings { target }
+    RedisSettings {
+        target,
+        min_replica_acks: src.number("REDIS_MIN_REPLICA_ACKS", 0, 0, MAX_REPLICA_ACKS),
+        ack_connections: src.number("REDIS_ACK_CONNECTIONS", 8, 1, 1_024),
+    }
 }
 
 /// A comma-separated list of URLs, each checked; an empty list is an error.

@@ -206,6 +206,19 @@ fn sentinel_urls_must_agree_on_how_the_primary_is_reached() {
 }
 
 #[test]
+fn replica_acks_default_to_none_and_are_bounded() {
+    assert_eq!(settings(&[]).unwrap().redis_min_replica_acks, 0);
+    let one = settings(&[("REDIS_MIN_REPLICA_ACKS", "1")]).unwrap();
+    assert_eq!(one.redis_min_replica_acks, 1);
+    assert_eq!(
+        settings(&[("REDIS_MIN_REPLICA_ACKS", "17")])
+            .unwrap_err()
+            .variables(),
+        ["REDIS_MIN_REPLICA_ACKS"]
+    );
+}
+
+#[test]
 fn every_bad_variable_is_reported_at_once() {
     let err = settings(&[
         ("PORT", "eighty"),

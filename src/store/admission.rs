@@ -79,29 +79,48 @@ impl Store {
             .arg(per_minute);
         idempotency::push_claim(&mut call, idempotency);
         call.arg(max_records);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let tag: String = reply.next()?;
-        let state = RateState {
-            remaining: reply.next()?,
-            next_in_ms: reply.next()?,
-            retry_in_ms: reply.next()?,
-        };
-        let admission = match tag.as_str() {
-            "admitted" => Admission::Admitted,
-            "limited" => Admission::Limited,
-            "replay" => Admission::Replay {
-                status: reply.next()?,
-                body: reply.next()?,
-            },
-            "in_flight" => Admission::InFlight {
-                retry_in_ms: reply.next::<i64>()?.max(0) as u64,
-            },
-            "mismatch" => Admission::Mismatch,
-            "too_many_keys" => Admission::TooManyKeys {
-                retry_in_ms: reply.next::<i64>()?.max(0) as u64,
-            },
-            other => return Err(reply.unexpected(other)),
-        };
-        Ok((admission, state))
+        // A replayed answer acknowledges what it reports: with replica acknowledgements, it is
+        // sent only once the replicas have it too (an earlier request may have stored it and
+        // failed to get it confirmed). Taking the rate-limit token wrote through this call's
+        // connection, so waiting covers the record read as well. Administrators' requests
+        // are not rate limited; their grants are confirmed by the grant script itself.
+        if idempotency.is_some() && limit.is_some() {
+            return self
+                .run_account(&call, |value| {
+                    let decoded = decode(value)?;
+                    let replay = matches!(decoded.0, Admission::Replay { .. });
+                    Ok((decoded, replay))
+                })
+                .await;
+        }
+        decode(self.run(&call).await?)
     }
+}
+
+/// The reply of `admit.lua`.
+fn decode(value: redis::Value) -> Result<(Admission, RateState), StoreError> {
+    let mut reply = Reply::new(scripts::ADMIT.name, value)?;
+    let tag: String = reply.next()?;
+    let state = RateState {
+        remaining: reply.next()?,
+        next_in_ms: reply.next()?,
+        retry_in_ms: reply.next()?,
+    };
+    let admission = match tag.as_str() {
+        "admitted" => Admission::Admitted,
+        "limited" => Admission::Limited,
+        "replay" => Admission::Replay {
+            status: reply.next()?,
+            body: reply.next()?,
+        },
+        "in_flight" => Admission::InFlight {
+            retry_in_ms: reply.next::<i64>()?.max(0) as u64,
+        },
+        "mismatch" => Admission::Mismatch,
+        "too_many_keys" => Admission::TooManyKeys {
+            retry_in_ms: reply.next::<i64>()?.max(0) as u64,
+        },
+        other => return Err(reply.unexpected(other)),
+    };
+    Ok((admission, state))
 }

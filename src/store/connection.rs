@@ -7,13 +7,16 @@ use std::{sync::Arc, time::Duration};
 
 use redis::{
     AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value,
-    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
 };
 use tokio::sync::Mutex;
 
-use super::sentinel::{Outcome, Primary, SentinelPrimary};
+use super::{
+    acks::{Acks, Target},
+    sentinel::{Outcome, Primary, SentinelPrimary},
+};
 use crate::config::{RedisTarget, Settings};
 
 /// The connection to one server, to the primary the Sentinels name, or to a cluster.
@@ -21,6 +24,7 @@ use crate::config::{RedisTarget, Settings};
 pub(super) enum Connection {
     Single {
         conn: ConnectionManager,
+        client: Arc<redis::Client>,
         /// `host:port` of `REDIS_URL`, for `/ready`.
         address: String,
     },
@@ -33,6 +37,8 @@ pub(super) enum Connection {
 #[derive(Clone)]
 pub(super) struct ClusterHandle {
     client: Arc<ClusterClient>,
+    /// The seed nodes (the acknowledgement pool makes a client of its own).
+    urls: Arc<[String]>,
     conn: Arc<Mutex<Option<ClusterConnection>>>,
 }
 
@@ -52,7 +58,7 @@ impl ClusterHandle {
 pub(super) enum Active {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
-    Sentinel(Primary),
+    Sentinel(MultiplexedConnection),
 }
 
 impl ConnectionLike for Active {
@@ -60,7 +66,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_command(cmd),
             Active::Cluster(c) => c.req_packed_command(cmd),
-            Active::Sentinel(p) => p.conn.req_packed_command(cmd),
+            Active::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -73,7 +79,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-            Active::Sentinel(p) => p.conn.req_packed_commands(pipeline, offset, count),
+            Active::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -81,7 +87,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.get_db(),
             Active::Cluster(c) => c.get_db(),
-            Active::Sentinel(p) => p.conn.get_db(),
+            Active::Sentinel(c) => c.get_db(),
         }
     }
 }
@@ -120,6 +126,39 @@ fn address_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A client for one server, trusting `REDIS_TLS_CA_FILE` when set.
+fn single_client(settings: &Settings, url: &str) -> RedisResult<redis::Client> {
+    match tls_roots(settings) {
+        Some(certs) => redis::Client::build_with_tls(url, certs),
+        None => redis::Client::open(url),
+    }
+}
+
+/// A cluster client re-sending a command at most `retries` times after a redirection or a
+/// reconnect, and waiting at most `response_timeout` for an answer.
+fn cluster_client(
+    settings: &Settings,
+    urls: &[String],
+    retries: u32,
+    response_timeout: Duration,
+) -> RedisResult<ClusterClient> {
+    let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
+        .connection_timeout(settings.redis_timeout)
+        .response_timeout(response_timeout)
+        .retries(retries);
+    if let Some(certs) = tls_roots(settings) {
+        builder = builder.certs(certs);
+    }
+    builder.build()
+}
+
+/// Timeouts of a plain connection.
+fn connection_config(settings: &Settings) -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(settings.redis_timeout))
+        .set_response_timeout(Some(settings.redis_timeout))
+}
+
 impl Connection {
     /// Prepares the connection without touching the network.
     pub(super) fn new(settings: &Settings) -> redis::RedisResult<Self> {
@@ -128,10 +167,7 @@ impl Connection {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(match &settings.redis {
             RedisTarget::Single(url) => {
-                let client = match tls_roots(settings) {
-                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs)?,
-                    None => redis::Client::open(url.as_str())?,
-                };
+                let client = single_client(settings, url)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(settings.redis_timeout))
                     .set_response_timeout(Some(settings.redis_timeout))
@@ -141,35 +177,54 @@ impl Connection {
                     .set_min_delay(Duration::from_millis(50))
                     .set_max_delay(Duration::from_secs(1));
                 Connection::Single {
-                    conn: ConnectionManager::new_lazy_with_config(client, config)?,
+                    conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
+                    client: Arc::new(client),
                     address: address_of(url),
                 }
             }
             RedisTarget::Sentinel { urls, master } => {
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(settings.redis_timeout))
-                    .set_response_timeout(Some(settings.redis_timeout));
                 Connection::Sentinel(Arc::new(SentinelPrimary::new(
                     urls,
                     master,
-                    config,
+                    connection_config(settings),
                     tls_roots(settings),
                 )?))
             }
-            RedisTarget::Cluster(urls) => {
-                let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
-                    .connection_timeout(settings.redis_timeout)
-                    .response_timeout(settings.redis_timeout)
-                    .retries(1);
-                if let Some(certs) = tls_roots(settings) {
-                    builder = builder.certs(certs);
-                }
-                Connection::Cluster(ClusterHandle {
-                    client: Arc::new(builder.build()?),
-                    conn: Arc::default(),
-                })
-            }
+            RedisTarget::Cluster(urls) => Connection::Cluster(ClusterHandle {
+                client: Arc::new(cluster_client(settings, urls, 1, settings.redis_timeout)?),
+                urls: urls.as_slice().into(),
+                conn: Arc::default(),
+            }),
         })
+    }
+
+    /// The replica acknowledgements of account changes (`REDIS_MIN_REPLICA_ACKS`), on a pool
+    /// of connections of their own to the same Redis; `None` when none are asked for.
+    pub(super) fn acks(&self, settings: &Settings) -> RedisResult<Option<Acks>> {
+        if settings.redis_min_replica_acks == 0 {
+            return Ok(None);
+        }
+        // No response timeout of the connections' own that a WAIT could run into: a WAIT
+        // takes up to the request's whole deadline, which bounds every call of the pool
+        // already (`Store::bounded`).
+        let unbounded = settings.redis_timeout * 4;
+        let target = match self {
+            Connection::Single { client, .. } => Target::Single(client.clone()),
+            Connection::Sentinel(sentinel) => Target::Sentinel(sentinel.clone()),
+            Connection::Cluster(handle) => Target::Cluster(Arc::new(cluster_client(
+                settings,
+                &handle.urls,
+                0,
+                unbounded,
+            )?)),
+        };
+        let config = connection_config(settings).set_response_timeout(None);
+        Ok(Some(Acks::new(
+            target,
+            config,
+            settings.redis_min_replica_acks,
+            settings.redis_ack_connections,
+        )))
     }
 
     /// A connection ready for one call, and the watch to tell how the call ended.
@@ -179,8 +234,11 @@ impl Connection {
             Connection::Cluster(handle) => (Active::Cluster(handle.get().await?), Watch(None)),
             Connection::Sentinel(sentinel) => {
                 let primary = sentinel.get().await?;
-                let watch = Watch(Some((sentinel.clone(), primary.clone())));
-                (Active::Sentinel(primary), watch)
+                let conn = primary.conn.clone();
+                (
+                    Active::Sentinel(conn),
+                    Watch(Some((sentinel.clone(), primary))),
+                )
             }
         })
     }
@@ -209,7 +267,7 @@ impl Connection {
 /// caller's deadline: it counts as a timeout. Nothing to report for the other modes, whose
 /// clients reconnect by themselves.
 #[must_use]
-pub(super) struct Watch(Option<(Arc<SentinelPrimary>, Primary)>);
+pub(super) struct Watch(Option<(Arc<SentinelPrimary>, Arc<Primary>)>);
 
 impl Watch {
     pub(super) fn done(mut self, error: Option<&redis::RedisError>) {

@@ -148,6 +148,8 @@ pub static ALL: [&ScriptSpec; 10] = [
 pub struct Call {
     pub spec: &'static ScriptSpec,
     pub(super) invocation: ScriptInvocation<'static>,
+    /// The first key: on a cluster it names the node the script runs on.
+    pub(super) first_key: Option<Vec<u8>>,
     keys: usize,
     args: usize,
 }
@@ -157,12 +159,16 @@ impl Call {
         Self {
             spec,
             invocation: spec.script.prepare_invoke(),
+            first_key: None,
             keys: 0,
             args: 0,
         }
     }
 
     pub fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Self {
+        if self.first_key.is_none() {
+            self.first_key = key.to_redis_args().into_iter().next();
+        }
         self.invocation.key(key);
         self.keys += 1;
         self

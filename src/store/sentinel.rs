@@ -11,7 +11,7 @@
 //! few questions a second, not one per request.
 
 use std::{
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -30,22 +30,27 @@ const LOOKUP_PAUSE: Duration = Duration::from_millis(100);
 /// reconnected more than once a second.
 const SUSPECT_AFTER: Duration = Duration::from_secs(1);
 
-/// The primary in use: a connection to it, and which one it is.
-#[derive(Clone)]
+/// The primary in use: a connection to it, and which one it is (shared, not copied, by the
+/// calls that use it).
 pub(super) struct Primary {
     pub conn: MultiplexedConnection,
     /// `host:port` as the Sentinels named it.
     pub address: String,
+    /// A client for the same node (the acknowledgement pool opens connections of its own).
+    pub client: redis::Client,
+    /// Changes whenever the address does: connections made for an older primary are stale.
+    pub generation: u64,
     /// This connection (a failure report about an older one changes nothing).
     id: u64,
     since: Instant,
 }
 
 struct State {
-    current: Option<Primary>,
+    current: Option<Arc<Primary>>,
     /// The last failed lookup: when, and why.
     failed: Option<(Instant, RedisError)>,
     address: Option<String>,
+    generation: u64,
     next_id: u64,
 }
 
@@ -118,6 +123,7 @@ impl SentinelPrimary {
                 current: None,
                 failed: None,
                 address: None,
+                generation: 0,
                 next_id: 0,
             }),
         })
@@ -128,7 +134,7 @@ impl SentinelPrimary {
     }
 
     /// The primary's connection: the current one, or a new one after asking the Sentinels.
-    pub async fn get(&self) -> RedisResult<Primary> {
+    pub async fn get(&self) -> RedisResult<Arc<Primary>> {
         if let Some(primary) = self.state().current.clone() {
             return Ok(primary);
         }
@@ -152,13 +158,14 @@ impl SentinelPrimary {
             let conn = primary
                 .get_multiplexed_async_connection_with_config(&self.config)
                 .await?;
-            Ok::<_, RedisError>((address, conn))
+            Ok::<_, RedisError>((address, primary, conn))
         })
         .await;
         let mut state = self.state();
         match found {
-            Ok((address, conn)) => {
+            Ok((address, client, conn)) => {
                 if state.address.as_deref() != Some(&address) {
+                    state.generation += 1;
                     match &state.address {
                         Some(old) => tracing::warn!(
                             master = %self.master, from = %old, to = %address,
@@ -173,12 +180,14 @@ impl SentinelPrimary {
                     state.address = Some(address.clone());
                 }
                 state.next_id += 1;
-                let primary = Primary {
+                let primary = Arc::new(Primary {
                     conn,
                     address,
+                    client,
+                    generation: state.generation,
                     id: state.next_id,
                     since: Instant::now(),
-                };
+                });
                 state.current = Some(primary.clone());
                 state.failed = None;
                 Ok(primary)
@@ -196,6 +205,11 @@ impl SentinelPrimary {
         state.current.as_ref().map(|p| p.address.clone())
     }
 
+    /// The generation of the primary found last (see [`Primary::generation`]).
+    pub fn generation(&self) -> u64 {
+        self.state().generation
+    }
+
     /// Notes how a call on `primary`'s connection ended; a connection that is broken, no
     /// longer the primary's, or hanging is dropped, so the next call asks the Sentinels.
     pub fn report(&self, primary: &Primary, outcome: Outcome<'_>) {
@@ -207,6 +221,23 @@ impl SentinelPrimary {
         if drop_it {
             let mut state = self.state();
             if state.current.as_ref().is_some_and(|p| p.id == primary.id) {
+                state.current = None;
+            }
+        }
+    }
+}
+
+impl SentinelPrimary {
+    /// A connection of another pool to the primary of `generation` failed with `err`: when
+    /// the error shows the primary gone or demoted, the next call asks the Sentinels again.
+    pub fn report_failure(&self, generation: u64, err: &RedisError) {
+        if not_usable(err) {
+            let mut state = self.state();
+            if state
+                .current
+                .as_ref()
+                .is_some_and(|p| p.generation == generation)
+            {
                 state.current = None;
             }
         }

@@ -1,36 +1,13 @@
 //! Sentinel mode: the instance asks the Sentinels for the primary, says which node it uses,
 //! and follows the primary they name after a failover, without a restart.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use localstack::{SentinelGroup, SentinelSpec, sentinel::MASTER_NAME};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestConfig, json_body, spawn_app_with};
+use crate::helpers::{Sentinels, TestApp, TestConfig, json_body, spawn_app_with};
 
 const ADMIN: &str = "sentinel-admin-token-0123";
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking task")
-}
-
-async fn sentinel_group(spec: SentinelSpec) -> Arc<Mutex<SentinelGroup>> {
-    let group = blocking(move || SentinelGroup::start(&spec))
-        .await
-        .unwrap_or_else(|e| panic!("a Sentinel group: {e}"));
-    Arc::new(Mutex::new(group))
-}
-
-fn sentinel_config(group: &SentinelGroup) -> TestConfig {
-    TestConfig::new("redis://127.0.0.1:1")
-        .set("REDIS_SENTINEL_URLS", &group.sentinel_urls().join(","))
-        .set("REDIS_SENTINEL_MASTER", MASTER_NAME)
-        .set("ADMIN_TOKEN", ADMIN)
-        .set("REDIS_TIMEOUT_MS", "500")
-}
 
 /// `/ready` as the administrator: the status and the Redis check.
 async fn ready(app: &TestApp) -> (u16, Value) {
@@ -45,16 +22,33 @@ async fn ready(app: &TestApp) -> (u16, Value) {
     (status, json_body(response).await["checks"]["redis"].clone())
 }
 
+/// Waits until the replica has every write the primary has (`WAIT 1` after a write of its
+/// own).
+async fn sync_replica(sentinels: &Sentinels) {
+    let mut conn = redis::Client::open(sentinels.primary_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("INCR")
+        .arg("sync-marker")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(acked, 1, "the replica acknowledged");
+}
+
 #[tokio::test]
 async fn an_instance_follows_the_primary_the_sentinels_name_after_a_failover() {
-    let mut spec = SentinelSpec::new(1);
-    spec.password = Some("sentinel-pw".into());
-    let group = sentinel_group(spec).await;
-    let (config, old_port) = {
-        let group = group.lock().unwrap();
-        (sentinel_config(&group), group.primary_port().unwrap())
-    };
-    let app = spawn_app_with(config).await;
+    let sentinels = Sentinels::start(1, Some("sentinel-pw")).await;
+    let old_port = sentinels.primary_port();
+    let app = spawn_app_with(sentinels.config().set("ADMIN_TOKEN", ADMIN)).await;
     let grant = json!({ "actor_id": "sam", "amount": 7 });
     assert_eq!(app.grant(ADMIN, Some("g-1"), &grant).await.status(), 201);
     let (status, check) = ready(&app).await;
@@ -62,18 +56,11 @@ async fn an_instance_follows_the_primary_the_sentinels_name_after_a_failover() {
     assert_eq!(check["mode"], "sentinel");
     assert_eq!(check["node"], format!("127.0.0.1:{old_port}"));
     // The grant reached the replica before the primary dies.
-    sync_replica(&group).await;
+    sync_replica(&sentinels).await;
 
     let killed_at = Instant::now();
-    let new_port = {
-        let group = group.clone();
-        blocking(move || {
-            let mut group = group.lock().unwrap();
-            group.kill_primary().unwrap();
-            group.wait_for_failover(old_port).unwrap()
-        })
-        .await
-    };
+    sentinels.kill_primary().await;
+    let new_port = sentinels.wait_for_failover(old_port).await;
     let mut answered = None;
     while killed_at.elapsed() < Duration::from_secs(30) {
         if let (200, check) = ready(&app).await {
@@ -103,7 +90,7 @@ async fn an_instance_starts_while_no_sentinel_answers_and_is_not_ready() {
     let app = spawn_app_with(
         TestConfig::new("redis://127.0.0.1:1")
             .set("REDIS_SENTINEL_URLS", "redis://127.0.0.1:1")
-            .set("REDIS_SENTINEL_MASTER", MASTER_NAME)
+            .set("REDIS_SENTINEL_MASTER", "trickster")
             .set("REDIS_TIMEOUT_MS", "300"),
     )
     .await;
@@ -114,27 +101,4 @@ async fn an_instance_starts_while_no_sentinel_answers_and_is_not_ready() {
     assert_eq!(health.status(), 200);
     assert_eq!(ready.status(), 503);
     assert!(ready.headers().contains_key("retry-after"));
-}
-
-/// Waits until the replica has every write the primary has (`WAIT 1` after a write of its
-/// own).
-async fn sync_replica(group: &Arc<Mutex<SentinelGroup>>) {
-    let url = group.lock().unwrap().servers()[0].url();
-    let mut conn = redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: i64 = redis::cmd("INCR")
-        .arg("sync-marker")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let acked: i64 = redis::cmd("WAIT")
-        .arg(1)
-        .arg(5_000)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(acked, 1, "the replica acknowledged");
 }
