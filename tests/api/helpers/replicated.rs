@@ -1,10 +1,11 @@
 //! Redis with replicas, owned by one test: a Sentinel group (a primary, replicas, three
-//! Sentinels) as `redis-server` processes started by `tools/localstack`. Tests kill the
-//! primary and pause replicas.
+//! Sentinels) or a cluster whose primaries have replicas, as `redis-server` processes
+//! started by `tools/localstack`. Tests kill primaries, pause replicas and bring killed
+//! nodes back.
 
 use std::sync::{Arc, Mutex};
 
-use localstack::{SentinelGroup, SentinelSpec, sentinel::MASTER_NAME};
+use localstack::{ClusterSpec, RedisCluster, SentinelGroup, SentinelSpec, sentinel::MASTER_NAME};
 
 use super::{TestConfig, redis::blocking};
 
@@ -19,6 +20,11 @@ impl Sentinels {
     pub async fn start(replicas: usize, password: Option<&str>) -> Self {
         let mut spec = SentinelSpec::new(replicas);
         spec.password = password.map(str::to_owned);
+        Self::start_spec(spec).await
+    }
+
+    /// A group as `spec` describes it (a lagging replication link, for one).
+    pub async fn start_spec(spec: SentinelSpec) -> Self {
         let group = blocking(move || SentinelGroup::start(&spec))
             .await
             .unwrap_or_else(|e| panic!("a Sentinel group: {e}"));
@@ -86,5 +92,61 @@ impl Sentinels {
         blocking(move || group.lock().unwrap().wait_for_failover(old_port))
             .await
             .expect("a failover")
+    }
+
+    /// Starts killed server `index` again as a replica of the current primary.
+    pub async fn rejoin(&self, index: usize) {
+        let group = self.group.clone();
+        blocking(move || group.lock().unwrap().rejoin(index))
+            .await
+            .expect("rejoin");
+    }
+}
+
+/// A Redis Cluster with replicas, owned by one test.
+#[derive(Clone)]
+pub struct Cluster {
+    cluster: Arc<Mutex<RedisCluster>>,
+}
+
+impl Cluster {
+    pub async fn start(primaries: usize, replicas: usize) -> Self {
+        let spec = ClusterSpec::new(primaries, replicas);
+        let cluster = blocking(move || RedisCluster::start(&spec))
+            .await
+            .unwrap_or_else(|e| panic!("a Redis Cluster: {e}"));
+        Self {
+            cluster: Arc::new(Mutex::new(cluster)),
+        }
+    }
+
+    /// Settings that point an instance at the cluster (every node a seed).
+    pub fn config(&self) -> TestConfig {
+        let urls = self.cluster.lock().unwrap().urls();
+        TestConfig::new(&urls[0]).set("REDIS_CLUSTER_URLS", &urls.join(","))
+    }
+
+    /// Kills the `n`-th primary (SIGKILL); returns its index among the nodes.
+    pub async fn kill_primary(&self, n: usize) -> usize {
+        let cluster = self.cluster.clone();
+        blocking(move || cluster.lock().unwrap().kill_primary(n))
+            .await
+            .expect("kill a primary")
+    }
+
+    /// Waits until a replica has taken over the slots of node `killed`.
+    pub async fn wait_for_failover(&self, killed: usize) {
+        let cluster = self.cluster.clone();
+        blocking(move || cluster.lock().unwrap().wait_for_failover(killed))
+            .await
+            .expect("a failover");
+    }
+
+    /// Starts killed node `index` again; it joins as a replica.
+    pub async fn rejoin(&self, index: usize) {
+        let cluster = self.cluster.clone();
+        blocking(move || cluster.lock().unwrap().rejoin(index))
+            .await
+            .expect("rejoin");
     }
 }
