@@ -54,6 +54,20 @@ local function refresh_account(acct, ledger, holds, now, daily)
   return balance, released, changed
 end
 
+-- Whether bringing the account up to date would change its balance: a hold whose lease ran
+-- out, or the day's allowance to credit. Reads only.
+local function account_due(acct, holds, now, daily)
+  for _, held in ipairs(redis.call('HVALS', holds)) do
+    local expires = string.match(held, '^%d+:(%d+):')
+    if tonumber(expires) <= now then
+      return true
+    end
+  end
+  local day = math.floor(now / 86400000)
+  return tonumber(redis.call('HGET', acct, 'day') or '-1') < day
+    and tonumber(redis.call('HGET', acct, 'balance') or '0') < daily
+end
+
 -- A reply's flag for "this call changed the account".
 local function flag(changed)
   if changed then

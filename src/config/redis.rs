@@ -69,7 +69,7 @@ pub(super) fn read<F: Fn(&str) -> Option<String>>(src: &Source<F>) -> RedisSetti
     RedisSettings {
         target,
         min_replica_acks: src.number("REDIS_MIN_REPLICA_ACKS", 0, 0, MAX_REPLICA_ACKS),
-        ack_connections: src.number("REDIS_ACK_CONNECTIONS", 8, 1, 1_024),
+        ack_connections: src.number("REDIS_ACK_CONNECTIONS", 16, 1, 1_024),
     }
 }
 

@@ -79,21 +79,49 @@ impl Store {
             .arg(per_minute);
         idempotency::push_claim(&mut call, idempotency);
         call.arg(max_records);
-        // A replayed answer acknowledges what it reports: with replica acknowledgements, it is
-        // sent only once the replicas have it too (an earlier request may have stored it and
-        // failed to get it confirmed). Taking the rate-limit token wrote through this call's
-        // connection, so waiting covers the record read as well. Administrators' requests
-        // are not rate limited; their grants are confirmed by the grant script itself.
-        if idempotency.is_some() && limit.is_some() {
-            return self
-                .run_account(&call, |value| {
-                    let decoded = decode(value)?;
-                    let replay = matches!(decoded.0, Admission::Replay { .. });
-                    Ok((decoded, replay))
-                })
-                .await;
+        let (admission, state) = decode(self.run(&call).await?)?;
+        // A replayed answer acknowledges what it reports: with replica acknowledgements, it
+        // is sent only once the replicas have it too (the request that stored it may have
+        // failed to get it confirmed). Administrators' answers are exempt: a grant's truth is
+        // its marker, confirmed by the grant script itself, which a retry runs again.
+        if let (Admission::Replay { .. }, Some(claim), Some(_)) = (&admission, idempotency, limit) {
+            self.confirm_replay(slot, claim).await?;
         }
-        decode(self.run(&call).await?)
+        Ok((admission, state))
+    }
+
+    /// Waits until the replicas have the stored answer of `claim` (no-op without replica
+    /// acknowledgements). The answer was written through another connection, so it is first
+    /// rewritten unchanged through the one that waits.
+    async fn confirm_replay(
+        &self,
+        slot: &Slot,
+        claim: &IdempotencyClaim,
+    ) -> Result<(), StoreError> {
+        let Some(acks) = &self.acks else {
+            return Ok(());
+        };
+        let spec = &scripts::IDEMPOTENCY_CONFIRM;
+        let mut call = Call::new(spec);
+        call.key(self.idempotency_key(slot, claim));
+        let rewritten = self
+            .run_account(&call, |value| {
+                let rewritten = redis::from_redis_value::<i64>(value)
+                    .map_err(|e| StoreError::protocol(spec.name, e.to_string()))?
+                    == 1;
+                Ok((rewritten, rewritten))
+            })
+            .await?;
+        if rewritten {
+            Ok(())
+        } else {
+            // The answer went away between the read and the rewrite: nothing to confirm, and
+            // nothing to replay; the client's retry runs afresh.
+            Err(StoreError::Unconfirmed {
+                wanted: acks.replicas,
+                acknowledged: 0,
+            })
+        }
     }
 }
 

@@ -193,6 +193,11 @@ impl Store {
 
     /// Reads the account (after releasing expired holds and applying the daily allowance)
     /// and, with a `page`, a page of its ledger.
+    ///
+    /// With replica acknowledgements, a read that changes nothing must not queue behind the
+    /// waits of the acknowledgement pool: it runs on the shared connection, asking the script
+    /// to change nothing; only when a release or the allowance is due does it run again on
+    /// the pool, and wait for the replicas.
     pub async fn account(
         &self,
         actor: &str,
@@ -200,31 +205,50 @@ impl Store {
     ) -> Result<Account, StoreError> {
         let spec = &scripts::ACCOUNT_TOUCH;
         let (limit, cursor) = page.map_or((0, None), |p| (p.limit, p.cursor));
-        let mut call = self.account_call(spec, actor);
-        call.arg(self.clock.arg())
-            .arg(self.daily_allowance)
-            .arg(limit)
-            .arg(cursor.unwrap_or(""))
-            .arg(self.idle_account_ttl_seconds);
-        let mut account = self
-            .run_account(&call, |value| {
-                let mut reply = Reply::new(spec.name, value)?;
-                let mut account = Account {
-                    balance: reply.next()?,
-                    updated_ms: reply.next()?,
-                    now_ms: reply.next()?,
-                    open_holds: reply.next()?,
-                    entries: Vec::new(),
-                    has_more: false,
-                };
-                record_released(reply.next()?);
-                let changed = reply.next::<i64>()? == 1;
-                while reply.has_more() {
-                    account.entries.push(entry(spec.name, reply.next()?)?);
-                }
-                Ok((account, changed))
-            })
-            .await?;
+        let call = |read_only: bool| {
+            let mut call = self.account_call(spec, actor);
+            call.arg(self.clock.arg())
+                .arg(self.daily_allowance)
+                .arg(limit)
+                .arg(cursor.unwrap_or(""))
+                .arg(self.idle_account_ttl_seconds)
+                .arg(if read_only { "1" } else { "" });
+            call
+        };
+        let decode = |value: redis::Value| -> Result<(Option<Account>, bool), StoreError> {
+            if let redis::Value::Array(items) = &value
+                && let [redis::Value::BulkString(tag)] = items.as_slice()
+                && tag.as_slice() == b"due"
+            {
+                return Ok((None, false));
+            }
+            let mut reply = Reply::new(spec.name, value)?;
+            let mut account = Account {
+                balance: reply.next()?,
+                updated_ms: reply.next()?,
+                now_ms: reply.next()?,
+                open_holds: reply.next()?,
+                entries: Vec::new(),
+                has_more: false,
+            };
+            record_released(reply.next()?);
+            let changed = reply.next::<i64>()? == 1;
+            while reply.has_more() {
+                account.entries.push(entry(spec.name, reply.next()?)?);
+            }
+            Ok((Some(account), changed))
+        };
+        let read = match self.acks {
+            Some(_) => decode(self.run(&call(true)).await?)?.0,
+            None => None,
+        };
+        let mut account = match read {
+            Some(account) => account,
+            None => self
+                .run_account(&call(false), decode)
+                .await?
+                .ok_or_else(|| StoreError::protocol(spec.name, "\"due\" without read_only"))?,
+        };
         if limit > 0 && account.entries.len() > limit as usize {
             account.entries.truncate(limit as usize);
             account.has_more = true;

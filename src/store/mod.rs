@@ -251,16 +251,22 @@ impl Store {
     }
 }
 
-/// EVALSHA, reloaded on NOSCRIPT. redis-rs loads the script and retries once on NOSCRIPT; a
-/// second NOSCRIPT means the scripts were flushed again in between: load once more.
+/// EVALSHA, reloaded on NOSCRIPT. redis-rs loads the script and retries once on NOSCRIPT;
+/// another NOSCRIPT means the scripts were flushed again in between (a `SCRIPT FLUSH`, a
+/// restart, a failover to a node that never saw them): load again, a few times at most.
 pub(super) async fn invoke<C: redis::aio::ConnectionLike + Send>(
     call: &Call,
     conn: &mut C,
 ) -> redis::RedisResult<Value> {
-    match call.invocation.invoke_async(conn).await {
-        Err(err) if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-            call.invocation.invoke_async(conn).await
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match call.invocation.invoke_async(conn).await {
+            Err(err)
+                if attempts < 3
+                    && err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            }
+            other => return other,
         }
-        other => other,
     }
 }

@@ -104,10 +104,14 @@ script!(IDEMPOTENCY_FINISH = "idempotency_finish",
     libs [ARGS, IDEMPOTENCY],
     keys [idempotency_record],
     args [owner, end_mode, status, body, ttl_seconds]);
+script!(IDEMPOTENCY_CONFIRM = "idempotency_confirm",
+    libs [],
+    keys [idempotency_record],
+    args []);
 script!(ACCOUNT_TOUCH = "account_touch",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
-    args [time_override, daily_allowance, page_size, cursor, idle_ttl_seconds]);
+    args [time_override, daily_allowance, page_size, cursor, idle_ttl_seconds, read_only]);
 script!(LEDGER_HOLD = "ledger_hold",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
@@ -131,12 +135,13 @@ script!(
 );
 
 /// Every script, for the checks below and for tests that run each one.
-pub static ALL: [&ScriptSpec; 10] = [
+pub static ALL: [&ScriptSpec; 11] = [
     &CACHE_CLAIM,
     &CACHE_STORE,
     &CACHE_RELEASE,
     &ADMIT,
     &IDEMPOTENCY_FINISH,
+    &IDEMPOTENCY_CONFIRM,
     &ACCOUNT_TOUCH,
     &LEDGER_HOLD,
     &LEDGER_SETTLE,

@@ -104,6 +104,13 @@ async fn a_replica_that_does_not_confirm_turns_a_charge_into_a_503_and_holds_up_
         5,
         "today's allowance, confirmed"
     );
+    let seeded = json!({ "event_id": "demo_002", "iterations": 1000, "seed": 7 });
+    assert_eq!(
+        app.simulate_with_key("ria", "computed", &seeded)
+            .await
+            .status(),
+        200
+    );
     sentinels.pause(1).await;
 
     let started = Instant::now();
@@ -121,9 +128,16 @@ async fn a_replica_that_does_not_confirm_turns_a_charge_into_a_503_and_holds_up_
         let events = app.events("ria").await.status().as_u16();
         let balance = app.balance("ria").await.status().as_u16();
         let ready = app.get("/ready").await.status().as_u16();
-        (events, balance, ready, at.elapsed())
+        // A cache hit with a key of its own: its answer is stored, but charges nothing.
+        let hit = app
+            .simulate_with_key("ria", "hit", &seeded)
+            .await
+            .status()
+            .as_u16();
+        (events, balance, ready, hit, at.elapsed())
     };
-    let ((response, charge_took), (events, balance, ready, others_took)) = join!(charge, others);
+    let ((response, charge_took), (events, balance, ready, hit, others_took)) =
+        join!(charge, others);
 
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
@@ -132,7 +146,7 @@ async fn a_replica_that_does_not_confirm_turns_a_charge_into_a_503_and_holds_up_
         "bounded by the request's Redis deadline: {charge_took:?}"
     );
     assert_problem(response, 503, "service_unavailable").await;
-    assert_eq!((events, balance, ready), (200, 200, 200));
+    assert_eq!((events, balance, ready, hit), (200, 200, 200, 200));
     assert!(
         others_took < Duration::from_millis(300),
         "nothing queued behind the wait: {others_took:?}"
@@ -151,7 +165,11 @@ async fn a_replica_that_does_not_confirm_turns_a_charge_into_a_503_and_holds_up_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(retried.is_some(), "the retry with the same key succeeds");
-    assert_eq!(app.balance_amount("ria").await, 4, "charged once");
+    assert_eq!(
+        app.balance_amount("ria").await,
+        3,
+        "charged once for each key"
+    );
 }
 
 #[tokio::test]
