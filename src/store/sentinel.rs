@@ -167,16 +167,18 @@ impl SentinelPrimary {
                 if state.address.as_deref() != Some(&address) {
                     state.generation += 1;
                     match &state.address {
-                        Some(old) => tracing::warn!(
-                            master = %self.master, from = %old, to = %address,
-                            "the Sentinels name another primary; following it"
-                        ),
+                        Some(old) => {
+                            tracing::warn!(
+                                master = %self.master, from = %old, to = %address,
+                                "the Sentinels name another primary; following it"
+                            );
+                            crate::metrics::record_redis_primary_change();
+                        }
                         None => tracing::info!(
                             master = %self.master, primary = %address,
                             "connected to the primary the Sentinels name"
                         ),
                     }
-                    crate::metrics::record_redis_primary_change();
                     state.address = Some(address.clone());
                 }
                 state.next_id += 1;
