@@ -1,7 +1,8 @@
 //! The connection to Redis: one multiplexed connection per instance (a single server, or the
 //! primary the Sentinels name, followed across failovers: `sentinel`) or a cluster client,
 //! made lazily so the service starts — and answers `/health` — while Redis is still down.
-//! `docs/REDIS.md` explains why this beats a pool here, with the measurement.
+//! `docs/REDIS.md` explains why this beats a pool here, with the measurement; the one pool,
+//! for account changes that replicas must confirm, is in `acks`.
 
 use std::{sync::Arc, time::Duration};
 
