@@ -19,7 +19,9 @@
 --                                                  applied already, by the same request
 --          {"mismatch", balance, entry id, 0, amount credited then}    ... by another request
 --          (released: tokens returned by expired holds while bringing the account up to date)
--- Marker value: "<entry id>|<request hash>".
+-- Marker value: "<entry id>|<request hash>". A duplicate rewrites the marker unchanged: the
+-- grant it found may have been written through another connection, and WAIT (replica
+-- acknowledgements) covers only what the caller's own connection wrote.
 local now = now_ms(ARGV[1])
 local daily = int_arg(ARGV[2], 'daily_allowance', 0)
 local amount = int_arg(ARGV[3], 'amount', 1)
@@ -41,6 +43,8 @@ if previous then
   local outcome = 'duplicate'
   if hash ~= ARGV[7] then
     outcome = 'mismatch'
+  else
+    redis.call('SET', KEYS[4], previous, 'KEEPTTL')
   end
   return {outcome, tonumber(redis.call('HGET', KEYS[1], 'balance') or '0'), id, 0, credited}
 end

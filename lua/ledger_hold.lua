@@ -15,9 +15,10 @@
 -- ARGV[7]  reason              ledger text
 -- ARGV[8]  idle_ttl_seconds    how long an idle account that holds nothing is kept (0 = ever)
 --
--- Returns  {"held", balance after, released}
---          {"insufficient", balance, released}   nothing was charged
---          (released: tokens returned by expired holds while bringing the account up to date)
+-- Returns  {"held", balance after, released, 1}
+--          {"insufficient", balance, released, changed}   nothing was charged
+--          (released: tokens returned by expired holds while bringing the account up to date;
+--          changed: 1 when the balance changed all the same, by releases or the allowance)
 -- Safe to run twice: a hold id that is already held is not charged again.
 local now = now_ms(ARGV[1])
 local daily = int_arg(ARGV[2], 'daily_allowance', 0)
@@ -25,16 +26,16 @@ local cost = int_arg(ARGV[3], 'cost', 1)
 local lease = int_arg(ARGV[5], 'lease_ms', 1)
 local idle_ttl = int_arg(ARGV[8], 'idle_ttl_seconds', 0)
 if redis.call('HEXISTS', KEYS[3], ARGV[4]) == 1 then
-  return {'held', tonumber(redis.call('HGET', KEYS[1], 'balance') or '0'), 0}
+  return {'held', tonumber(redis.call('HGET', KEYS[1], 'balance') or '0'), 0, 1}
 end
-local balance, released = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, daily)
+local balance, released, changed = refresh_account(KEYS[1], KEYS[2], KEYS[3], now, daily)
 if balance < cost then
   expire_if_idle(KEYS[1], KEYS[2], KEYS[3], now, daily, idle_ttl)
-  return {'insufficient', balance, released}
+  return {'insufficient', balance, released, flag(changed)}
 end
 balance = balance - cost
 redis.call('HSET', KEYS[1], 'balance', balance, 'updated', now)
 redis.call('HSET', KEYS[3], ARGV[4], cost .. ':' .. (now + lease) .. ':' .. ARGV[6])
 append_entry(KEYS[2], 'spend', -cost, balance, ARGV[7], ARGV[6], now)
 expire_if_idle(KEYS[1], KEYS[2], KEYS[3], now, daily, idle_ttl)
-return {'held', balance, released}
+return {'held', balance, released, 1}

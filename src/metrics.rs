@@ -22,7 +22,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Every metric the service exports, with its help text.
-pub const NAMES: [(&str, &str); 21] = [
+pub const NAMES: [(&str, &str); 24] = [
     (
         "trickster_build_info",
         "Always 1; the labels name the version, commit and model version.",
@@ -82,6 +82,18 @@ pub const NAMES: [(&str, &str); 21] = [
     (
         "trickster_redis_up",
         "1 when the last Redis call of this instance succeeded, 0 when it failed.",
+    ),
+    (
+        "trickster_redis_replica_wait_seconds",
+        "Time an account change waited for REDIS_MIN_REPLICA_ACKS replicas to confirm it (WAIT).",
+    ),
+    (
+        "trickster_redis_unconfirmed_total",
+        "Account changes the replicas did not confirm within the request's deadline (answered 503).",
+    ),
+    (
+        "trickster_redis_primary_changes_total",
+        "Times the Sentinels named another primary and this instance followed it (Sentinel mode).",
     ),
     (
         "trickster_process_cpu_seconds_total",
@@ -239,6 +251,21 @@ pub fn record_redis(operation: &'static str, ok: bool) {
     if !ok {
         metrics::counter!("trickster_redis_errors_total", "operation" => operation).increment(1);
     }
+}
+
+/// The instance followed the Sentinels to another primary.
+pub fn record_redis_primary_change() {
+    metrics::counter!("trickster_redis_primary_changes_total").increment(1);
+}
+
+/// An account change waited this long for its replicas.
+pub fn record_replica_wait(elapsed: Duration) {
+    metrics::histogram!("trickster_redis_replica_wait_seconds").record(elapsed.as_secs_f64());
+}
+
+/// An account change the replicas did not confirm in time.
+pub fn record_unconfirmed() {
+    metrics::counter!("trickster_redis_unconfirmed_total").increment(1);
 }
 
 pub fn record_cache(outcome: &'static str) {

@@ -17,7 +17,9 @@ end
 
 -- Brings the account up to date before anything else: releases holds whose lease ran out
 -- (their request never finished) and applies the daily allowance on the first touch of a
--- UTC day. Writes only when something changed. Returns the balance and the tokens released.
+-- UTC day. Writes only when something changed. Returns the balance, the tokens released and
+-- whether the balance changed (a release or an allowance: ledger entries a caller waiting
+-- for replicas must wait for).
 local function refresh_account(acct, ledger, holds, now, daily)
   local balance = tonumber(redis.call('HGET', acct, 'balance') or '0')
   local changed = false
@@ -49,7 +51,29 @@ local function refresh_account(acct, ledger, holds, now, daily)
   if changed then
     redis.call('HSET', acct, 'balance', balance, 'updated', now)
   end
-  return balance, released
+  return balance, released, changed
+end
+
+-- Whether bringing the account up to date would change its balance: a hold whose lease ran
+-- out, or the day's allowance to credit. Reads only.
+local function account_due(acct, holds, now, daily)
+  for _, held in ipairs(redis.call('HVALS', holds)) do
+    local expires = string.match(held, '^%d+:(%d+):')
+    if tonumber(expires) <= now then
+      return true
+    end
+  end
+  local day = math.floor(now / 86400000)
+  return tonumber(redis.call('HGET', acct, 'day') or '-1') < day
+    and tonumber(redis.call('HGET', acct, 'balance') or '0') < daily
+end
+
+-- A reply's flag for "this call changed the account".
+local function flag(changed)
+  if changed then
+    return 1
+  end
+  return 0
 end
 
 -- An idle account that holds nothing beyond what a new one would get (no open hold, a

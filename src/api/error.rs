@@ -333,6 +333,14 @@ impl<const DOC: u32> ApiResponse for ApiError<DOC> {
 /// breaks a script's contract is a bug, a 500.
 impl<const DOC: u32> From<StoreError> for ApiError<DOC> {
     fn from(err: StoreError) -> Self {
+        if let StoreError::Unconfirmed { .. } = err {
+            tracing::warn!(error = %err, "an account change was not confirmed by replicas");
+            return Self::new(
+                ProblemCode::ServiceUnavailable,
+                "The data store could not confirm this change on its replicas in time; retry shortly with the same idempotency key to get its answer.",
+            )
+            .with_retry_after(REDIS_RETRY_AFTER_SECONDS);
+        }
         if err.is_outage() {
             tracing::warn!(error = %err, "redis call failed");
             Self::unavailable()

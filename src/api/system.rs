@@ -53,7 +53,7 @@ impl Example for Health {
     }
 }
 
-/// Result of one dependency check.
+/// Result of the Redis check: a `PING`, and which Redis this instance uses.
 #[derive(Object)]
 pub struct Check {
     pub ok: bool,
@@ -62,6 +62,14 @@ pub struct Check {
     /// Why the check failed.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
+    /// How the instance finds Redis: `single` (`REDIS_URL`), `sentinel` (the primary the
+    /// Sentinels name, followed across failovers) or `cluster`.
+    pub mode: String,
+    /// `host:port` of the node in use: the server, or the primary the Sentinels name now.
+    /// Shown to the administrator only (`Authorization: Bearer <ADMIN_TOKEN>`), like the
+    /// error itself; absent for a cluster, whose calls go to the node owning each key.
+    #[oai(skip_serializing_if_is_none)]
+    pub node: Option<String>,
 }
 
 #[derive(Object)]
@@ -89,6 +97,8 @@ impl Example for Readiness {
                     ok: true,
                     latency_ms: 0.21,
                     error: None,
+                    mode: "sentinel".into(),
+                    node: None,
                 },
             },
             timestamp: "2026-01-01T12:00:00.000Z".into(),
@@ -152,17 +162,21 @@ impl SystemApi {
 
     /// Readiness: Redis answers `PING` within `REDIS_TIMEOUT_MS`.
     ///
-    /// A failed check says why in general terms; the Redis error itself (which may name
-    /// hosts and certificates) is in the service log, and in the body only for the
-    /// administrator (`Authorization: Bearer <ADMIN_TOKEN>`).
+    /// The body says how the instance finds Redis (`mode`). A failed check says why in
+    /// general terms; the Redis error itself (which may name hosts and certificates) is in
+    /// the service log, and in the body only for the administrator (`Authorization: Bearer
+    /// <ADMIN_TOKEN>`), who also reads which node the instance uses (`node`: with Sentinel,
+    /// the primary they name now).
     #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, req: &Request) -> ReadyResponse {
         let started = std::time::Instant::now();
         let result = self.store.ping().await;
         let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let admin = auth::require_admin::<0>(&self.settings, req).is_ok();
+        let node = self.store.node();
         let error = result.err().map(|err| {
-            tracing::warn!(error = %err, "readiness check failed");
-            if auth::require_admin::<0>(&self.settings, req).is_ok() {
+            tracing::warn!(error = %err, node = ?node.address, "readiness check failed");
+            if admin {
                 err.to_string()
             } else {
                 match err {
@@ -170,6 +184,7 @@ impl SystemApi {
                     StoreError::Redis(e) if e.is_timeout() => "redis did not answer in time",
                     StoreError::Redis(_) => "redis is unreachable or refused the connection",
                     StoreError::Protocol { .. } => "redis gave an unexpected reply",
+                    StoreError::Unconfirmed { .. } => "redis replicas did not confirm in time",
                 }
                 .to_owned()
             }
@@ -178,6 +193,8 @@ impl SystemApi {
             ok: error.is_none(),
             latency_ms,
             error,
+            mode: node.mode.into(),
+            node: node.address.filter(|_| admin),
         };
         let ok = check.ok;
         let body = Json(Readiness {

@@ -3,13 +3,59 @@
 
 use std::time::Duration;
 
-use super::{AuthMode, Environment, Settings, source::Source};
+use super::{AuthMode, Environment, RedisTarget, Settings, source::Source};
 
 impl Settings {
     /// Records every contradiction and every production guard that fails.
     pub(super) fn check<F: Fn(&str) -> Option<String>>(&self, src: &Source<F>) {
+        self.check_redis(src);
         self.check_lifetimes(src);
         self.check_production(src);
+    }
+
+    /// One way to find the primary; Sentinels with the name they know it by; and one way to
+    /// reach it (the Sentinel URLs give the primary's scheme, credentials and database).
+    fn check_redis<F: Fn(&str) -> Option<String>>(&self, src: &Source<F>) {
+        let cluster = src.raw("REDIS_CLUSTER_URLS").is_some();
+        let sentinels = src.raw("REDIS_SENTINEL_URLS").is_some();
+        let master = src.raw("REDIS_SENTINEL_MASTER").is_some();
+        if cluster && sentinels {
+            src.fail(
+                "REDIS_SENTINEL_URLS",
+                "set together with REDIS_CLUSTER_URLS; a deployment uses Sentinel or Cluster, not both",
+            );
+        }
+        if sentinels && !master {
+            src.fail(
+                "REDIS_SENTINEL_MASTER",
+                "required with REDIS_SENTINEL_URLS: the name the Sentinels know the primary by",
+            );
+        }
+        if master && !sentinels {
+            src.fail(
+                "REDIS_SENTINEL_MASTER",
+                "set without REDIS_SENTINEL_URLS; list the Sentinels, or unset it",
+            );
+        }
+        if let RedisTarget::Sentinel { urls, .. } = &self.redis {
+            let access = |url: &String| {
+                redis::parse_redis_url(url).map(|u| {
+                    (
+                        u.scheme().to_owned(),
+                        u.username().to_owned(),
+                        u.password().map(str::to_owned),
+                        u.path().trim_matches('/').to_owned(),
+                    )
+                })
+            };
+            let first = urls.first().map(access);
+            if urls.iter().map(access).any(|a| Some(a) != first) {
+                src.fail(
+                    "REDIS_SENTINEL_URLS",
+                    "every Sentinel URL must give the same scheme, user name, password and database: the primary is reached with them",
+                );
+            }
+        }
     }
 
     /// A request must end before anything it holds can be taken from it: a request that

@@ -6,12 +6,14 @@
 //! other and unsafe production settings (`checks`).
 
 mod checks;
+mod redis;
 mod source;
 #[cfg(test)]
 mod tests;
 
 use std::{collections::HashMap, net::IpAddr, time::Duration};
 
+pub use redis::RedisTarget;
 use source::Source;
 pub use source::{ConfigError, ConfigErrors};
 
@@ -33,15 +35,6 @@ impl Environment {
             Self::Production => "production",
         }
     }
-}
-
-/// Where the shared state lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedisTarget {
-    /// One Redis server (`REDIS_URL`); `rediss://` for TLS, credentials in the URL.
-    Single(String),
-    /// A Redis Cluster (`REDIS_CLUSTER_URLS`, comma-separated seed nodes).
-    Cluster(Vec<String>),
 }
 
 /// How callers of `/api/*` identify themselves (`AUTH_MODE`).
@@ -85,6 +78,12 @@ pub struct Settings {
     pub host: IpAddr,
     pub port: u16,
     pub redis: RedisTarget,
+    /// Replicas that must confirm an account change before the client hears of it
+    /// (`REDIS_MIN_REPLICA_ACKS`, 0 = none: Redis's asynchronous replication).
+    pub redis_min_replica_acks: u32,
+    /// Connections of the pool that runs account scripts and their `WAIT` when replicas must
+    /// confirm (`REDIS_ACK_CONNECTIONS`).
+    pub redis_ack_connections: usize,
     pub redis_key_prefix: String,
     pub redis_timeout: Duration,
     /// PEM certificate(s) of a private CA that signs the Redis server's TLS certificate
@@ -128,22 +127,6 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// `/metrics` needs `Authorization: Bearer <METRICS_TOKEN>` when set (else 404).
     pub metrics_token: Option<String>,
-}
-
-fn redis_url<F: Fn(&str) -> Option<String>>(
-    src: &Source<F>,
-    variable: &'static str,
-    url: &str,
-) -> Option<String> {
-    let valid =
-        redis::parse_redis_url(url).is_some_and(|u| matches!(u.scheme(), "redis" | "rediss"));
-    if !valid {
-        src.fail(
-            variable,
-            "expected a redis:// or rediss:// URL (credentials go in the URL)",
-        );
-    }
-    valid.then(|| url.to_owned())
 }
 
 fn millis(ms: u64) -> Duration {
@@ -198,19 +181,7 @@ impl Settings {
             });
         let port = src.number("PORT", 8000u16, 0, u16::MAX);
 
-        let redis = match src.raw("REDIS_CLUSTER_URLS") {
-            Some(list) => RedisTarget::Cluster(
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|u| !u.is_empty())
-                    .filter_map(|u| redis_url(&src, "REDIS_CLUSTER_URLS", u))
-                    .collect(),
-            ),
-            None => {
-                let url = src.string("REDIS_URL", "redis://127.0.0.1:6379");
-                RedisTarget::Single(redis_url(&src, "REDIS_URL", &url).unwrap_or_default())
-            }
-        };
+        let redis = redis::read(&src);
 
         let redis_key_prefix = src.string("REDIS_KEY_PREFIX", "to");
         let prefix_ok = redis_key_prefix.len() <= 32
@@ -313,7 +284,9 @@ impl Settings {
             environment,
             host,
             port,
-            redis,
+            redis: redis.target,
+            redis_min_replica_acks: redis.min_replica_acks,
+            redis_ack_connections: redis.ack_connections,
             redis_key_prefix,
             redis_tls_ca,
             redis_timeout: millis(src.number("REDIS_TIMEOUT_MS", 500, 10, 60_000)),

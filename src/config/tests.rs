@@ -139,6 +139,86 @@ fn cluster_urls_select_the_cluster_client() {
 }
 
 #[test]
+fn sentinel_urls_and_a_master_name_select_the_sentinel_client() {
+    let s = settings(&[
+        (
+            "REDIS_SENTINEL_URLS",
+            "redis://:pw@10.0.0.1:26379, redis://:pw@10.0.0.2:26379",
+        ),
+        ("REDIS_SENTINEL_MASTER", "trickster"),
+    ])
+    .unwrap();
+
+    assert_eq!(
+        s.redis,
+        RedisTarget::Sentinel {
+            urls: vec![
+                "redis://:pw@10.0.0.1:26379".into(),
+                "redis://:pw@10.0.0.2:26379".into()
+            ],
+            master: "trickster".into(),
+        }
+    );
+    assert_eq!(s.redis.mode(), "sentinel");
+}
+
+#[test]
+fn sentinel_and_cluster_settings_that_contradict_each_other_are_refused() {
+    let both = settings(&[
+        ("REDIS_CLUSTER_URLS", "redis://127.0.0.1:7000"),
+        ("REDIS_SENTINEL_URLS", "redis://127.0.0.1:26379"),
+        ("REDIS_SENTINEL_MASTER", "trickster"),
+    ])
+    .unwrap_err();
+    let no_master = settings(&[("REDIS_SENTINEL_URLS", "redis://127.0.0.1:26379")]).unwrap_err();
+    let no_sentinels = settings(&[("REDIS_SENTINEL_MASTER", "trickster")]).unwrap_err();
+    let empty = settings(&[
+        ("REDIS_SENTINEL_URLS", " , "),
+        ("REDIS_SENTINEL_MASTER", "trickster"),
+    ])
+    .unwrap_err();
+
+    assert_eq!(both.variables(), ["REDIS_SENTINEL_URLS"]);
+    assert_eq!(no_master.variables(), ["REDIS_SENTINEL_MASTER"]);
+    assert_eq!(no_sentinels.variables(), ["REDIS_SENTINEL_MASTER"]);
+    assert_eq!(empty.variables(), ["REDIS_SENTINEL_URLS"]);
+}
+
+#[test]
+fn sentinel_urls_must_agree_on_how_the_primary_is_reached() {
+    let err = settings(&[
+        (
+            "REDIS_SENTINEL_URLS",
+            "rediss://:pw@10.0.0.1:26379,redis://:pw@10.0.0.2:26379",
+        ),
+        ("REDIS_SENTINEL_MASTER", "trickster"),
+    ])
+    .unwrap_err();
+    let bad_name = settings(&[
+        ("REDIS_SENTINEL_URLS", "redis://10.0.0.1:26379"),
+        ("REDIS_SENTINEL_MASTER", "my master"),
+    ])
+    .unwrap_err();
+
+    assert_eq!(err.variables(), ["REDIS_SENTINEL_URLS"]);
+    assert!(err.first().reason.contains("same scheme"), "{err}");
+    assert_eq!(bad_name.variables(), ["REDIS_SENTINEL_MASTER"]);
+}
+
+#[test]
+fn replica_acks_default_to_none_and_are_bounded() {
+    assert_eq!(settings(&[]).unwrap().redis_min_replica_acks, 0);
+    let one = settings(&[("REDIS_MIN_REPLICA_ACKS", "1")]).unwrap();
+    assert_eq!(one.redis_min_replica_acks, 1);
+    assert_eq!(
+        settings(&[("REDIS_MIN_REPLICA_ACKS", "17")])
+            .unwrap_err()
+            .variables(),
+        ["REDIS_MIN_REPLICA_ACKS"]
+    );
+}
+
+#[test]
 fn every_bad_variable_is_reported_at_once() {
     let err = settings(&[
         ("PORT", "eighty"),

@@ -79,29 +79,76 @@ impl Store {
             .arg(per_minute);
         idempotency::push_claim(&mut call, idempotency);
         call.arg(max_records);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let tag: String = reply.next()?;
-        let state = RateState {
-            remaining: reply.next()?,
-            next_in_ms: reply.next()?,
-            retry_in_ms: reply.next()?,
-        };
-        let admission = match tag.as_str() {
-            "admitted" => Admission::Admitted,
-            "limited" => Admission::Limited,
-            "replay" => Admission::Replay {
-                status: reply.next()?,
-                body: reply.next()?,
-            },
-            "in_flight" => Admission::InFlight {
-                retry_in_ms: reply.next::<i64>()?.max(0) as u64,
-            },
-            "mismatch" => Admission::Mismatch,
-            "too_many_keys" => Admission::TooManyKeys {
-                retry_in_ms: reply.next::<i64>()?.max(0) as u64,
-            },
-            other => return Err(reply.unexpected(other)),
-        };
+        let (admission, state) = decode(self.run(&call).await?)?;
+        // A replayed answer acknowledges what it reports: with replica acknowledgements, it
+        // is sent only once the replicas have it too (the request that stored it may have
+        // failed to get it confirmed). Administrators' answers are exempt: a grant's truth is
+        // its marker, confirmed by the grant script itself, which a retry runs again.
+        if let (Admission::Replay { .. }, Some(claim), Some(_)) = (&admission, idempotency, limit) {
+            self.confirm_replay(slot, claim).await?;
+        }
         Ok((admission, state))
     }
+
+    /// Waits until the replicas have the stored answer of `claim` (no-op without replica
+    /// acknowledgements). The answer was written through another connection, so it is first
+    /// rewritten unchanged through the one that waits.
+    async fn confirm_replay(
+        &self,
+        slot: &Slot,
+        claim: &IdempotencyClaim,
+    ) -> Result<(), StoreError> {
+        let Some(acks) = &self.acks else {
+            return Ok(());
+        };
+        let spec = &scripts::IDEMPOTENCY_CONFIRM;
+        let mut call = Call::new(spec);
+        call.key(self.idempotency_key(slot, claim));
+        let rewritten = self
+            .run_account(&call, |value| {
+                let rewritten = redis::from_redis_value::<i64>(value)
+                    .map_err(|e| StoreError::protocol(spec.name, e.to_string()))?
+                    == 1;
+                Ok((rewritten, rewritten))
+            })
+            .await?;
+        if rewritten {
+            Ok(())
+        } else {
+            // The answer went away between the read and the rewrite: nothing to confirm, and
+            // nothing to replay; the client's retry runs afresh.
+            Err(StoreError::Unconfirmed {
+                wanted: acks.replicas,
+                acknowledged: 0,
+            })
+        }
+    }
+}
+
+/// The reply of `admit.lua`.
+fn decode(value: redis::Value) -> Result<(Admission, RateState), StoreError> {
+    let mut reply = Reply::new(scripts::ADMIT.name, value)?;
+    let tag: String = reply.next()?;
+    let state = RateState {
+        remaining: reply.next()?,
+        next_in_ms: reply.next()?,
+        retry_in_ms: reply.next()?,
+    };
+    let admission = match tag.as_str() {
+        "admitted" => Admission::Admitted,
+        "limited" => Admission::Limited,
+        "replay" => Admission::Replay {
+            status: reply.next()?,
+            body: reply.next()?,
+        },
+        "in_flight" => Admission::InFlight {
+            retry_in_ms: reply.next::<i64>()?.max(0) as u64,
+        },
+        "mismatch" => Admission::Mismatch,
+        "too_many_keys" => Admission::TooManyKeys {
+            retry_in_ms: reply.next::<i64>()?.max(0) as u64,
+        },
+        other => return Err(reply.unexpected(other)),
+    };
+    Ok((admission, state))
 }

@@ -1,24 +1,36 @@
-//! The connection to Redis: one multiplexed connection per instance (a single server) or a
-//! cluster client, made lazily so the service starts — and answers `/health` — while Redis
-//! is still down. `docs/REDIS.md` explains why this beats a pool here, with the measurement.
+//! The connection to Redis: one multiplexed connection per instance (a single server, or the
+//! primary the Sentinels name, followed across failovers: `sentinel`) or a cluster client,
+//! made lazily so the service starts — and answers `/health` — while Redis is still down.
+//! `docs/REDIS.md` explains why this beats a pool here, with the measurement; the one pool,
+//! for account changes that replicas must confirm, is in `acks`.
 
 use std::{sync::Arc, time::Duration};
 
 use redis::{
-    Cmd, Pipeline, RedisFuture, Value,
-    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
 };
 use tokio::sync::Mutex;
 
+use super::{
+    acks::{Acks, Target},
+    sentinel::{Outcome, Primary, SentinelPrimary},
+};
 use crate::config::{RedisTarget, Settings};
 
-/// The connection to one server or to a cluster.
+/// The connection to one server, to the primary the Sentinels name, or to a cluster.
 #[derive(Clone)]
 pub(super) enum Connection {
-    Single(ConnectionManager),
+    Single {
+        conn: ConnectionManager,
+        client: Arc<redis::Client>,
+        /// `host:port` of `REDIS_URL`, for `/ready`.
+        address: String,
+    },
     Cluster(ClusterHandle),
+    Sentinel(Arc<SentinelPrimary>),
 }
 
 /// A cluster connection made on first use (so startup does not need the cluster), then
@@ -26,6 +38,8 @@ pub(super) enum Connection {
 #[derive(Clone)]
 pub(super) struct ClusterHandle {
     client: Arc<ClusterClient>,
+    /// The seed nodes (the acknowledgement pool makes a client of its own).
+    urls: Arc<[String]>,
     conn: Arc<Mutex<Option<ClusterConnection>>>,
 }
 
@@ -45,6 +59,7 @@ impl ClusterHandle {
 pub(super) enum Active {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection),
 }
 
 impl ConnectionLike for Active {
@@ -52,6 +67,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_command(cmd),
             Active::Cluster(c) => c.req_packed_command(cmd),
+            Active::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -64,6 +80,7 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Active::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -71,8 +88,19 @@ impl ConnectionLike for Active {
         match self {
             Active::Single(c) => c.get_db(),
             Active::Cluster(c) => c.get_db(),
+            Active::Sentinel(c) => c.get_db(),
         }
     }
+}
+
+/// Which Redis node an instance uses, for `/ready`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// `single`, `sentinel` or `cluster`.
+    pub mode: &'static str,
+    /// `host:port` of the server (single) or of the primary in use (sentinel, once
+    /// connected); a cluster spreads over its nodes and names none.
+    pub address: Option<String>,
 }
 
 /// The private CA of `REDIS_TLS_CA_FILE`, as the only trust root for `rediss://`.
@@ -86,6 +114,52 @@ fn tls_roots(settings: &Settings) -> Option<redis::TlsCertificates> {
         })
 }
 
+/// `host:port` of a URL, without its credentials.
+fn address_of(url: &str) -> String {
+    redis::parse_redis_url(url)
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or_default(),
+                u.port().unwrap_or(6379)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// A client for one server, trusting `REDIS_TLS_CA_FILE` when set.
+fn single_client(settings: &Settings, url: &str) -> RedisResult<redis::Client> {
+    match tls_roots(settings) {
+        Some(certs) => redis::Client::build_with_tls(url, certs),
+        None => redis::Client::open(url),
+    }
+}
+
+/// A cluster client re-sending a command at most `retries` times after a redirection or a
+/// reconnect, and waiting at most `response_timeout` for an answer.
+fn cluster_client(
+    settings: &Settings,
+    urls: &[String],
+    retries: u32,
+    response_timeout: Duration,
+) -> RedisResult<ClusterClient> {
+    let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
+        .connection_timeout(settings.redis_timeout)
+        .response_timeout(response_timeout)
+        .retries(retries);
+    if let Some(certs) = tls_roots(settings) {
+        builder = builder.certs(certs);
+    }
+    builder.build()
+}
+
+/// Timeouts of a plain connection.
+fn connection_config(settings: &Settings) -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(settings.redis_timeout))
+        .set_response_timeout(Some(settings.redis_timeout))
+}
+
 impl Connection {
     /// Prepares the connection without touching the network.
     pub(super) fn new(settings: &Settings) -> redis::RedisResult<Self> {
@@ -94,10 +168,7 @@ impl Connection {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(match &settings.redis {
             RedisTarget::Single(url) => {
-                let client = match tls_roots(settings) {
-                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs)?,
-                    None => redis::Client::open(url.as_str())?,
-                };
+                let client = single_client(settings, url)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(settings.redis_timeout))
                     .set_response_timeout(Some(settings.redis_timeout))
@@ -106,29 +177,111 @@ impl Connection {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(50))
                     .set_max_delay(Duration::from_secs(1));
-                Connection::Single(ConnectionManager::new_lazy_with_config(client, config)?)
-            }
-            RedisTarget::Cluster(urls) => {
-                let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
-                    .connection_timeout(settings.redis_timeout)
-                    .response_timeout(settings.redis_timeout)
-                    .retries(1);
-                if let Some(certs) = tls_roots(settings) {
-                    builder = builder.certs(certs);
+                Connection::Single {
+                    conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
+                    client: Arc::new(client),
+                    address: address_of(url),
                 }
-                Connection::Cluster(ClusterHandle {
-                    client: Arc::new(builder.build()?),
-                    conn: Arc::default(),
-                })
+            }
+            RedisTarget::Sentinel { urls, master } => {
+                Connection::Sentinel(Arc::new(SentinelPrimary::new(
+                    urls,
+                    master,
+                    connection_config(settings),
+                    tls_roots(settings),
+                )?))
+            }
+            RedisTarget::Cluster(urls) => Connection::Cluster(ClusterHandle {
+                client: Arc::new(cluster_client(settings, urls, 1, settings.redis_timeout)?),
+                urls: urls.as_slice().into(),
+                conn: Arc::default(),
+            }),
+        })
+    }
+
+    /// The replica acknowledgements of account changes (`REDIS_MIN_REPLICA_ACKS`), on a pool
+    /// of connections of their own to the same Redis; `None` when none are asked for.
+    pub(super) fn acks(&self, settings: &Settings) -> RedisResult<Option<Acks>> {
+        if settings.redis_min_replica_acks == 0 {
+            return Ok(None);
+        }
+        // No response timeout of the connections' own that a WAIT could run into: a WAIT
+        // takes up to the request's whole deadline, which bounds every call of the pool
+        // already (`Store::bounded`).
+        let unbounded = settings.redis_timeout * 4;
+        let target = match self {
+            Connection::Single { client, .. } => Target::Single(client.clone()),
+            Connection::Sentinel(sentinel) => Target::Sentinel(sentinel.clone()),
+            Connection::Cluster(handle) => Target::Cluster(Arc::new(cluster_client(
+                settings,
+                &handle.urls,
+                0,
+                unbounded,
+            )?)),
+        };
+        let config = connection_config(settings).set_response_timeout(None);
+        Ok(Some(Acks::new(
+            target,
+            config,
+            settings.redis_min_replica_acks,
+            settings.redis_ack_connections,
+        )))
+    }
+
+    /// A connection ready for one call, and the watch to tell how the call ended.
+    pub(super) async fn active(&self) -> RedisResult<(Active, Watch)> {
+        Ok(match self {
+            Connection::Single { conn, .. } => (Active::Single(conn.clone()), Watch(None)),
+            Connection::Cluster(handle) => (Active::Cluster(handle.get().await?), Watch(None)),
+            Connection::Sentinel(sentinel) => {
+                let primary = sentinel.get().await?;
+                let conn = primary.conn.clone();
+                (
+                    Active::Sentinel(conn),
+                    Watch(Some((sentinel.clone(), primary))),
+                )
             }
         })
     }
 
-    /// A connection ready for one call.
-    pub(super) async fn active(&self) -> redis::RedisResult<Active> {
-        Ok(match self {
-            Connection::Single(conn) => Active::Single(conn.clone()),
-            Connection::Cluster(handle) => Active::Cluster(handle.get().await?),
-        })
+    /// Which node this instance uses.
+    pub(super) fn node(&self) -> Node {
+        match self {
+            Connection::Single { address, .. } => Node {
+                mode: "single",
+                address: Some(address.clone()),
+            },
+            Connection::Cluster(_) => Node {
+                mode: "cluster",
+                address: None,
+            },
+            Connection::Sentinel(primary) => Node {
+                mode: "sentinel",
+                address: primary.address(),
+            },
+        }
+    }
+}
+
+/// Reports how a call on the Sentinels' primary ended, so a connection that no longer
+/// reaches it is dropped. A watch dropped without [`Watch::done`] is a call cut off by the
+/// caller's deadline: it counts as a timeout. Nothing to report for the other modes, whose
+/// clients reconnect by themselves.
+#[must_use]
+pub(super) struct Watch(Option<(Arc<SentinelPrimary>, Arc<Primary>)>);
+
+impl Watch {
+    pub(super) fn done(mut self, error: Option<&redis::RedisError>) {
+        if let Some((sentinel, primary)) = self.0.take() {
+            sentinel.report(&primary, error.map_or(Outcome::Done, Outcome::Failed));
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some((sentinel, primary)) = self.0.take() {
+            sentinel.report(&primary, Outcome::TimedOut);
+        }
     }
 }

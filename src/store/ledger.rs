@@ -193,6 +193,11 @@ impl Store {
 
     /// Reads the account (after releasing expired holds and applying the daily allowance)
     /// and, with a `page`, a page of its ledger.
+    ///
+    /// With replica acknowledgements, a read that changes nothing must not queue behind the
+    /// waits of the acknowledgement pool: it runs on the shared connection, asking the script
+    /// to change nothing; only when a release or the allowance is due does it run again on
+    /// the pool, and wait for the replicas.
     pub async fn account(
         &self,
         actor: &str,
@@ -200,41 +205,50 @@ impl Store {
     ) -> Result<Account, StoreError> {
         let spec = &scripts::ACCOUNT_TOUCH;
         let (limit, cursor) = page.map_or((0, None), |p| (p.limit, p.cursor));
-        let mut call = self.account_call(spec, actor);
-        call.arg(self.clock.arg())
-            .arg(self.daily_allowance)
-            .arg(limit)
-            .arg(cursor.unwrap_or(""))
-            .arg(self.idle_account_ttl_seconds);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let mut account = Account {
-            balance: reply.next()?,
-            updated_ms: reply.next()?,
-            now_ms: reply.next()?,
-            open_holds: reply.next()?,
-            entries: Vec::new(),
-            has_more: false,
+        let call = |read_only: bool| {
+            let mut call = self.account_call(spec, actor);
+            call.arg(self.clock.arg())
+                .arg(self.daily_allowance)
+                .arg(limit)
+                .arg(cursor.unwrap_or(""))
+                .arg(self.idle_account_ttl_seconds)
+                .arg(if read_only { "1" } else { "" });
+            call
         };
-        record_released(reply.next()?);
-        while reply.has_more() {
-            let raw: Vec<String> = reply.next()?;
-            let [id, kind, amount, balance_after, reason, request_id, at]: [String; 7] = raw
-                .try_into()
-                .map_err(|_| StoreError::protocol(spec.name, "malformed ledger entry"))?;
-            let number = |s: &str| {
-                s.parse::<i64>()
-                    .map_err(|_| StoreError::protocol(spec.name, "malformed ledger number"))
+        let decode = |value: redis::Value| -> Result<(Option<Account>, bool), StoreError> {
+            if let redis::Value::Array(items) = &value
+                && let [redis::Value::BulkString(tag)] = items.as_slice()
+                && tag.as_slice() == b"due"
+            {
+                return Ok((None, false));
+            }
+            let mut reply = Reply::new(spec.name, value)?;
+            let mut account = Account {
+                balance: reply.next()?,
+                updated_ms: reply.next()?,
+                now_ms: reply.next()?,
+                open_holds: reply.next()?,
+                entries: Vec::new(),
+                has_more: false,
             };
-            account.entries.push(LedgerEntry {
-                id,
-                kind: EntryKind::decode(spec.name, &kind)?,
-                amount: number(&amount)?,
-                balance_after: number(&balance_after)?,
-                reason,
-                request_id,
-                at_ms: number(&at)?.max(0) as u64,
-            });
-        }
+            record_released(reply.next()?);
+            let changed = reply.next::<i64>()? == 1;
+            while reply.has_more() {
+                account.entries.push(entry(spec.name, reply.next()?)?);
+            }
+            Ok((Some(account), changed))
+        };
+        let read = match self.acks {
+            Some(_) => decode(self.run(&call(true)).await?)?.0,
+            None => None,
+        };
+        let mut account = match read {
+            Some(account) => account,
+            None => self
+                .run_account(&call(false), decode)
+                .await?
+                .ok_or_else(|| StoreError::protocol(spec.name, "\"due\" without read_only"))?,
+        };
         if limit > 0 && account.entries.len() > limit as usize {
             account.entries.truncate(limit as usize);
             account.has_more = true;
@@ -254,26 +268,34 @@ impl Store {
             .arg(request.request_id)
             .arg(request.reason)
             .arg(self.idle_account_ttl_seconds);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let tag: String = reply.next()?;
-        let balance: i64 = reply.next()?;
-        record_released(reply.next()?);
-        match tag.as_str() {
-            "held" => {
-                crate::metrics::record_tokens("spend", request.cost);
-                let hold = Hold {
-                    id: request.hold_id.clone(),
-                    cost: request.cost,
-                };
-                Ok(HoldOutcome::Held { hold, balance })
-            }
-            "insufficient" => Ok(HoldOutcome::Insufficient { balance }),
-            other => Err(reply.unexpected(other)),
-        }
+        self.run_account(&call, |value| {
+            let mut reply = Reply::new(spec.name, value)?;
+            let tag: String = reply.next()?;
+            let balance: i64 = reply.next()?;
+            record_released(reply.next()?);
+            let changed = reply.next::<i64>()? == 1;
+            let outcome = match tag.as_str() {
+                "held" => {
+                    crate::metrics::record_tokens("spend", request.cost);
+                    let hold = Hold {
+                        id: request.hold_id.clone(),
+                        cost: request.cost,
+                    };
+                    HoldOutcome::Held { hold, balance }
+                }
+                "insufficient" => HoldOutcome::Insufficient { balance },
+                other => return Err(reply.unexpected(other)),
+            };
+            Ok((outcome, changed))
+        })
+        .await
     }
 
     /// Ends a request on the actor's account: its hold and its idempotency claim (if any),
-    /// atomically.
+    /// atomically. Replicas confirm (`REDIS_MIN_REPLICA_ACKS`) a refund and a stored response;
+    /// a bare commit needs no confirmation: lost to a failover, it leaves the hold to be
+    /// released after its lease, so the caller keeps the token — a failover can give back,
+    /// never take.
     pub async fn settle(&self, settlement: Settlement<'_>) -> Result<Settled, StoreError> {
         let spec = &scripts::LEDGER_SETTLE;
         let Settlement { actor, hold, claim } = settlement;
@@ -292,24 +314,30 @@ impl Store {
         idempotency::push_end(&mut call, claim.as_ref().map(|(c, end)| (*c, end)));
         call.arg(self.daily_allowance)
             .arg(self.idle_account_ttl_seconds);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let hold_tag: String = reply.next()?;
-        let claim_tag: String = reply.next()?;
-        let refunded: i64 = reply.next()?;
-        if refunded > 0 {
-            crate::metrics::record_tokens("refund", refunded);
-        }
-        let hold = match hold_tag.as_str() {
-            "committed" => HoldSettled::Committed,
-            "refunded" => HoldSettled::Refunded,
-            "absent" => HoldSettled::Absent,
-            "none" => HoldSettled::None,
-            other => return Err(reply.unexpected(other)),
-        };
-        Ok(Settled {
-            hold,
-            claim: ClaimSettled::decode(spec.name, &claim_tag)?,
+        self.run_account(&call, |value| {
+            let mut reply = Reply::new(spec.name, value)?;
+            let hold_tag: String = reply.next()?;
+            let claim_tag: String = reply.next()?;
+            let refunded: i64 = reply.next()?;
+            if refunded > 0 {
+                crate::metrics::record_tokens("refund", refunded);
+            }
+            let hold = match hold_tag.as_str() {
+                "committed" => HoldSettled::Committed,
+                "refunded" => HoldSettled::Refunded,
+                "absent" => HoldSettled::Absent,
+                "none" => HoldSettled::None,
+                other => return Err(reply.unexpected(other)),
+            };
+            let settled = Settled {
+                hold,
+                claim: ClaimSettled::decode(spec.name, &claim_tag)?,
+            };
+            let changed =
+                settled.hold == HoldSettled::Refunded || settled.claim == ClaimSettled::Stored;
+            Ok((settled, changed))
         })
+        .await
     }
 
     /// Credits tokens once per grant id.
@@ -325,32 +353,63 @@ impl Store {
             .arg(request.marker_ttl_seconds)
             .arg(request.request_hash)
             .arg(self.idle_account_ttl_seconds);
-        let mut reply = Reply::new(spec.name, self.run(&call).await?)?;
-        let tag: String = reply.next()?;
-        let balance: i64 = reply.next()?;
-        let entry_id: String = reply.next()?;
-        record_released(reply.next()?);
-        let amount: i64 = reply.next()?;
-        match tag.as_str() {
-            "granted" => {
-                crate::metrics::record_tokens("grant", amount);
-                Ok(GrantOutcome::Granted {
-                    balance,
-                    entry_id,
-                    amount,
-                })
-            }
-            "duplicate" => Ok(GrantOutcome::Duplicate {
-                balance,
-                entry_id,
-                amount,
-            }),
-            "mismatch" => Ok(GrantOutcome::Mismatch {
-                balance,
-                entry_id,
-                amount,
-            }),
-            other => Err(reply.unexpected(other)),
-        }
+        self.run_account(&call, |value| {
+            let mut reply = Reply::new(spec.name, value)?;
+            let tag: String = reply.next()?;
+            let balance: i64 = reply.next()?;
+            let entry_id: String = reply.next()?;
+            record_released(reply.next()?);
+            let amount: i64 = reply.next()?;
+            // A duplicate rewrote its marker, so waiting covers the grant it found.
+            Ok(match tag.as_str() {
+                "granted" => {
+                    crate::metrics::record_tokens("grant", amount);
+                    let granted = GrantOutcome::Granted {
+                        balance,
+                        entry_id,
+                        amount,
+                    };
+                    (granted, true)
+                }
+                "duplicate" => {
+                    let duplicate = GrantOutcome::Duplicate {
+                        balance,
+                        entry_id,
+                        amount,
+                    };
+                    (duplicate, true)
+                }
+                "mismatch" => {
+                    let mismatch = GrantOutcome::Mismatch {
+                        balance,
+                        entry_id,
+                        amount,
+                    };
+                    (mismatch, false)
+                }
+                other => return Err(reply.unexpected(other)),
+            })
+        })
+        .await
     }
+}
+
+/// A ledger entry as `account_touch` returns it.
+fn entry(script: &'static str, raw: Vec<String>) -> Result<LedgerEntry, StoreError> {
+    let [id, kind, amount, balance_after, reason, request_id, at]: [String; 7] = raw
+        .try_into()
+        .map_err(|_| StoreError::protocol(script, "malformed ledger entry"))?;
+    let number = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| StoreError::protocol(script, "malformed ledger number"))
+    };
+    Ok(LedgerEntry {
+        id,
+        kind: EntryKind::decode(script, &kind)?,
+        amount: number(&amount)?,
+        balance_after: number(&balance_after)?,
+        reason,
+        request_id,
+        at_ms: number(&at)?.max(0) as u64,
+    })
 }

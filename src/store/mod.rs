@@ -11,6 +11,7 @@
 //! A reply that does not match what its script promises is a [`StoreError::Protocol`]: a
 //! bug, answered as a 500.
 
+mod acks;
 pub mod admission;
 pub mod apikeys;
 pub mod cache;
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod ledger;
 mod reply;
 pub mod scripts;
+mod sentinel;
 
 use std::{
     sync::{Arc, Mutex},
@@ -30,6 +32,7 @@ use redis::{FromRedisValue, Value};
 
 use crate::config::Settings;
 use connection::Connection;
+pub use connection::Node;
 pub use keys::{Keys, Slot};
 use scripts::Call;
 
@@ -40,6 +43,10 @@ pub enum StoreError {
     Timeout(Duration),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The change is on the primary, but fewer replicas than `REDIS_MIN_REPLICA_ACKS`
+    /// confirmed it before the request's deadline: a failover could still lose it.
+    #[error("{acknowledged} of the {wanted} replicas asked for confirmed the change in time")]
+    Unconfirmed { wanted: u32, acknowledged: u64 },
     /// The reply breaks the script's documented contract (or a caller broke the script's
     /// declared arguments): a bug, not an outage.
     #[error("unexpected reply from script {script}: {detail}")]
@@ -88,6 +95,8 @@ impl Clock {
 #[derive(Clone)]
 pub struct Store {
     conn: Connection,
+    /// Replica acknowledgements of account changes (`REDIS_MIN_REPLICA_ACKS` > 0).
+    acks: Option<Arc<acks::Acks>>,
     keys: Keys,
     timeout: Duration,
     clock: Clock,
@@ -104,8 +113,10 @@ pub struct Store {
 impl Store {
     /// Prepares the connection without touching the network.
     pub fn new(settings: &Settings) -> Result<Self, StoreError> {
+        let conn = Connection::new(settings)?;
         Ok(Self {
-            conn: Connection::new(settings)?,
+            acks: conn.acks(settings)?.map(Arc::new),
+            conn,
             keys: Keys::new(settings.redis_key_prefix.clone()),
             timeout: settings.redis_timeout,
             clock: Clock::Redis,
@@ -145,11 +156,18 @@ impl Store {
         Ok(started.elapsed())
     }
 
+    /// Which Redis node this instance uses (`/ready`).
+    pub fn node(&self) -> Node {
+        self.conn.node()
+    }
+
     /// Runs one command within the timeout.
     pub async fn command<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         self.bounded("command", async move {
-            let mut conn = self.conn.active().await?;
-            cmd.query_async(&mut conn).await
+            let (mut conn, watch) = self.conn.active().await?;
+            let result = cmd.query_async(&mut conn).await;
+            watch.done(result.as_ref().err());
+            result
         })
         .await
     }
@@ -162,41 +180,60 @@ impl Store {
         let started = Instant::now();
         let result = self
             .bounded(name, async move {
-                let mut conn = self.conn.active().await?;
-                // redis-rs loads the script and retries once on NOSCRIPT; a second NOSCRIPT
-                // means the scripts were flushed again in between: load once more.
-                match call.invocation.invoke_async(&mut conn).await {
-                    Err(err)
-                        if err.kind()
-                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-                    {
-                        call.invocation.invoke_async(&mut conn).await
-                    }
-                    other => other,
-                }
+                let (mut conn, watch) = self.conn.active().await?;
+                let result = invoke(call, &mut conn).await;
+                watch.done(result.as_ref().err());
+                result
             })
             .await;
         crate::metrics::record_script(name, started.elapsed());
         result
     }
 
-    /// Runs `call` within the per-call timeout and what is left of the request's budget.
-    async fn bounded<T>(
+    /// Runs a script that may change an account; `decode` reads its reply and says whether
+    /// it changed something. With `REDIS_MIN_REPLICA_ACKS`, such a change is confirmed by
+    /// that many replicas before this returns (see `acks`), else it fails with
+    /// [`StoreError::Unconfirmed`]; without, this is [`Store::run`] and a decode.
+    async fn run_account<T>(
         &self,
-        operation: &'static str,
-        call: impl Future<Output = redis::RedisResult<T>>,
+        call: &Call,
+        decode: impl FnOnce(Value) -> Result<(T, bool), StoreError>,
     ) -> Result<T, StoreError> {
+        let Some(acks) = &self.acks else {
+            return decode(self.run(call).await?).map(|(out, _)| out);
+        };
+        let name = call.spec.name;
+        call.check()
+            .map_err(|detail| StoreError::protocol(name, detail))?;
+        let deadline = Instant::now() + self.limit();
+        // Boxed: the pool's future is deep, and every request's future would carry it.
+        self.bounded(name, Box::pin(acks.run(call, deadline, decode)))
+            .await
+    }
+
+    /// What a call may take now: the per-call timeout, or less when the request's budget is
+    /// nearly spent.
+    fn limit(&self) -> Duration {
         let left = self.budget.as_ref().map_or(self.timeout, |budget| {
             *budget.lock().unwrap_or_else(|e| e.into_inner())
         });
-        let limit = left.min(self.timeout);
+        left.min(self.timeout)
+    }
+
+    /// Runs `call` within the per-call timeout and what is left of the request's budget.
+    async fn bounded<T, E: Into<StoreError>>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, StoreError> {
+        let limit = self.limit();
         let started = Instant::now();
         let outcome = if limit.is_zero() {
             Err(StoreError::Timeout(self.timeout))
         } else {
             match tokio::time::timeout(limit, call).await {
                 Ok(Ok(value)) => Ok(value),
-                Ok(Err(err)) => Err(StoreError::Redis(err)),
+                Ok(Err(err)) => Err(err.into()),
                 Err(_) => Err(StoreError::Timeout(self.timeout)),
             }
         };
@@ -211,5 +248,25 @@ impl Store {
     /// Runs a script call as built, for tests and tools that exercise scripts directly.
     pub async fn run_call(&self, call: &Call) -> Result<Value, StoreError> {
         self.run(call).await
+    }
+}
+
+/// EVALSHA, reloaded on NOSCRIPT. redis-rs loads the script and retries once on NOSCRIPT;
+/// another NOSCRIPT means the scripts were flushed again in between (a `SCRIPT FLUSH`, a
+/// restart, a failover to a node that never saw them): load again, a few times at most.
+pub(super) async fn invoke<C: redis::aio::ConnectionLike + Send>(
+    call: &Call,
+    conn: &mut C,
+) -> redis::RedisResult<Value> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match call.invocation.invoke_async(conn).await {
+            Err(err)
+                if attempts < 3
+                    && err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            }
+            other => return other,
+        }
     }
 }

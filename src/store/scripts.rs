@@ -101,10 +101,14 @@ script!(IDEMPOTENCY_FINISH = "idempotency_finish",
     libs [ARGS, IDEMPOTENCY],
     keys [idempotency_record],
     args [owner, end_mode, status, body, ttl_seconds]);
+script!(IDEMPOTENCY_CONFIRM = "idempotency_confirm",
+    libs [],
+    keys [idempotency_record],
+    args []);
 script!(ACCOUNT_TOUCH = "account_touch",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
-    args [time_override, daily_allowance, page_size, cursor, idle_ttl_seconds]);
+    args [time_override, daily_allowance, page_size, cursor, idle_ttl_seconds, read_only]);
 script!(LEDGER_HOLD = "ledger_hold",
     libs [ARGS, CLOCK, ACCOUNT],
     keys [account, ledger, holds],
@@ -128,12 +132,13 @@ script!(
 );
 
 /// Every script, for the checks below and for tests that run each one.
-pub static ALL: [&ScriptSpec; 10] = [
+pub static ALL: [&ScriptSpec; 11] = [
     &CACHE_CLAIM,
     &CACHE_STORE,
     &CACHE_RELEASE,
     &ADMIT,
     &IDEMPOTENCY_FINISH,
+    &IDEMPOTENCY_CONFIRM,
     &ACCOUNT_TOUCH,
     &LEDGER_HOLD,
     &LEDGER_SETTLE,
@@ -145,6 +150,8 @@ pub static ALL: [&ScriptSpec; 10] = [
 pub struct Call {
     pub spec: &'static ScriptSpec,
     pub(super) invocation: ScriptInvocation<'static>,
+    /// The first key: on a cluster it names the node the script runs on.
+    pub(super) first_key: Option<Vec<u8>>,
     keys: usize,
     args: usize,
 }
@@ -154,12 +161,16 @@ impl Call {
         Self {
             spec,
             invocation: spec.script.prepare_invoke(),
+            first_key: None,
             keys: 0,
             args: 0,
         }
     }
 
     pub fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Self {
+        if self.first_key.is_none() {
+            self.first_key = key.to_redis_args().into_iter().next();
+        }
         self.invocation.key(key);
         self.keys += 1;
         self

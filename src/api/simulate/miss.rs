@@ -28,7 +28,7 @@ use crate::{
     },
     config::Settings,
     store::{
-        Store,
+        Store, StoreError,
         cache::{CachePolicy, Fetched},
         idempotency::{ClaimEnd, IdempotencyClaim},
         ledger::{HoldEnd, Settlement},
@@ -198,6 +198,12 @@ impl Miss {
             claim: self.claim.as_ref().map(|c| (c, end)),
         };
         if let Err(err) = self.store.settle(settlement).await {
+            if let StoreError::Unconfirmed { .. } = err {
+                // Settled on the primary, but not confirmed by its replicas: the client gets
+                // a transient error, and a retry with its key replays the stored answer once
+                // confirmed. Forgetting the claim now would let that retry charge again.
+                return Err(err.into());
+            }
             // The client gets a transient error: it must not pay, and its retry must run.
             cleanup(
                 self.cleanup_store.clone(),

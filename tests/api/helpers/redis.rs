@@ -174,6 +174,6 @@ impl OwnedRedis {
 
 /// Runs the tool's blocking calls off the test's runtime, so in-process instances of the
 /// same test keep serving meanwhile.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task")
 }

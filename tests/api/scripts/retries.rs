@@ -36,7 +36,7 @@ async fn every_script_is_safe_to_run_twice_with_the_same_arguments() {
 
     twice(&mut f, |k| {
         let mut call = account(k, &scripts::ACCOUNT_TOUCH);
-        call.arg(&t0).arg(DAILY).arg(10).arg("").arg(3_600);
+        call.arg(&t0).arg(DAILY).arg(10).arg("").arg(3_600).arg("");
         call
     })
     .await;
@@ -134,6 +134,12 @@ async fn every_script_is_safe_to_run_twice_with_the_same_arguments() {
     })
     .await;
     twice(&mut f, |k| {
+        let mut call = Call::new(&scripts::IDEMPOTENCY_CONFIRM);
+        call.key(record(k, &actor, "k2"));
+        call
+    })
+    .await;
+    twice(&mut f, |k| {
         let mut call = Call::new(&scripts::CACHE_CLAIM);
         call.key(k.cache_result("fp"))
             .key(k.cache_lock("fp"))
@@ -171,6 +177,95 @@ async fn every_script_is_safe_to_run_twice_with_the_same_arguments() {
         call
     })
     .await;
+}
+
+/// `account_touch` with `read_only`: its reply, and whether it wrote anything.
+async fn touch_read_only(f: &mut Fixture, actor: &str, at: u64) -> (redis::Value, bool) {
+    let before = f.snapshot().await;
+    let keys = f.store.keys().clone();
+    let mut call = Call::new(&scripts::ACCOUNT_TOUCH);
+    call.key(keys.account(actor))
+        .key(keys.ledger(actor))
+        .key(keys.holds(actor))
+        .arg(at)
+        .arg(DAILY)
+        .arg(0)
+        .arg("")
+        .arg(3_600)
+        .arg("1");
+    let reply = f.store.run_call(&call).await.unwrap();
+    let wrote = f.snapshot().await != before;
+    (reply, wrote)
+}
+
+fn is_due(reply: &redis::Value) -> bool {
+    matches!(reply, redis::Value::Array(items)
+        if matches!(items.as_slice(), [redis::Value::BulkString(tag)] if tag.as_slice() == b"due"))
+}
+
+#[tokio::test]
+async fn a_read_only_touch_changes_nothing_when_the_allowance_or_a_release_is_due() {
+    let mut f = fixture().await;
+
+    let (new_account, wrote_new) = touch_read_only(&mut f, "ivy", T0).await;
+    let topped_up = f.account("ivy", T0).await;
+    let (fresh, _) = touch_read_only(&mut f, "ivy", T0 + 1).await;
+    let _hold = f.held("ivy", "h1", T0 + 2).await;
+    let (lease_running, _) = touch_read_only(&mut f, "ivy", T0 + 500).await;
+    let (lease_over, wrote_release) = touch_read_only(&mut f, "ivy", T0 + 5_000).await;
+    let (next_day, _) = touch_read_only(&mut f, "ivy", T0 + DAY_MS).await;
+
+    assert!(
+        is_due(&new_account),
+        "the allowance is due: {new_account:?}"
+    );
+    assert!(!wrote_new, "a due read-only touch writes nothing");
+    assert_eq!(topped_up.balance, DAILY);
+    assert!(!is_due(&fresh), "nothing due: the account itself");
+    assert!(!is_due(&lease_running));
+    assert!(is_due(&lease_over), "an expired hold is due for release");
+    assert!(!wrote_release);
+    assert!(
+        is_due(&next_day),
+        "the next day's allowance (the hold is released with it)"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_answer_is_rewritten_unchanged_to_confirm_it_and_nothing_else_is() {
+    let mut f = fixture().await;
+    let slot = Slot::Actor("ora".into());
+    let running = claim("key-c", "a", "owner-1");
+    let admitted = f.store.admit(&slot, None, Some(&running)).await.unwrap().0;
+    let keys = f.store.keys().clone();
+    let record = keys.idempotency(&slot, Operation::Simulate.scope(), &running.key_hash);
+    let confirm = || {
+        let mut call = Call::new(&scripts::IDEMPOTENCY_CONFIRM);
+        call.key(&record);
+        call
+    };
+
+    let while_running = f.store.run_call(&confirm()).await.unwrap();
+    f.end_claim(
+        "ora",
+        &running,
+        ClaimEnd::Store {
+            status: 200,
+            body: "{}",
+        },
+    )
+    .await;
+    let before = f.snapshot().await;
+    let once_done = f.store.run_call(&confirm()).await.unwrap();
+
+    assert_eq!(admitted, Admission::Admitted);
+    assert_eq!(
+        while_running,
+        redis::Value::Int(0),
+        "a running claim is no answer"
+    );
+    assert_eq!(once_done, redis::Value::Int(1));
+    assert_eq!(f.snapshot().await, before, "rewritten as it was");
 }
 
 #[tokio::test]

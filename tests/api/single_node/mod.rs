@@ -10,7 +10,9 @@ mod operations;
 mod proxy;
 mod redis_access;
 mod redis_outage;
+mod replica_acks;
 mod results;
+mod sentinel;
 // The script tests' fixture inspects keys (KEYS, DUMP) with a single-node client.
 #[path = "../scripts/mod.rs"]
 mod scripts;

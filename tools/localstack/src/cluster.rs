@@ -177,8 +177,21 @@ impl RedisCluster {
         })
     }
 
-    /// Waits until every running node reports `cluster_state:ok` with all slots assigned and
-    /// all nodes known, and every replica is in sync with its primary.
+    /// Starts node `index` (killed earlier) again with its cluster configuration and an empty
+    /// data set, as a supervisor restarting a crashed node would: it finds its slots taken
+    /// over and joins as a replica of the node that took them. Returns once every node reports
+    /// the cluster whole and every replica is in sync.
+    pub fn rejoin(&mut self, index: usize) -> Result<()> {
+        self.nodes
+            .get_mut(index)
+            .ok_or_else(|| Error::new(format!("there is no node {index}")))?
+            .restart()?;
+        self.wait_until_formed()
+    }
+
+    /// Waits until every running node reports `cluster_state:ok` with all slots assigned, all
+    /// nodes known and as many primaries as intended, and every replica is in sync with its
+    /// primary.
     pub fn wait_until_formed(&self) -> Result<()> {
         let total = self.nodes.len().to_string();
         let timeout = self.spec.ready_timeout;
@@ -198,9 +211,23 @@ impl RedisCluster {
                             || info_field(&replication, "master_link_status").as_deref()
                                 == Some("up")
                     });
+                // Every node sees the intended primaries, and no replica still as a primary
+                // (a replica's role travels by gossip: one node may learn it late).
+                let primaries = conn.text(&["CLUSTER", "NODES"]).is_ok_and(|view| {
+                    let masters = view
+                        .lines()
+                        .filter(|line| {
+                            line.split_whitespace()
+                                .nth(2)
+                                .is_some_and(|flags| flags.split(',').any(|f| f == "master"))
+                        })
+                        .count();
+                    masters == self.spec.primaries
+                });
                 field("cluster_state").as_deref() == Some("ok")
                     && field("cluster_slots_ok").as_deref() == Some("16384")
                     && field("cluster_known_nodes").as_deref() == Some(total.as_str())
+                    && primaries
                     && in_sync
             });
             all.then_some(())

@@ -9,7 +9,8 @@
 //! - [`cluster`]: a Redis Cluster of N primaries with R replicas each; kill a primary, wait
 //!   for the failover.
 //! - [`sentinel`]: a primary, replicas and three Sentinels; kill the primary, wait for the
-//!   promotion.
+//!   promotion, bring it back as a replica; optionally a replication link that lags
+//!   ([`link`]), cut with the primary.
 //! - [`service`]: the service binary on a free port, ready when `/ready` answers 200, stopped
 //!   with SIGTERM then SIGKILL.
 //! - [`stack`]: a Redis and groups of instances together, and the environment file the
@@ -26,6 +27,7 @@ pub mod container;
 pub mod docker;
 mod error;
 pub mod images;
+pub mod link;
 pub mod net;
 mod process;
 pub mod redis;

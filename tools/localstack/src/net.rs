@@ -55,10 +55,10 @@ pub fn http_status(port: u16, path: &str, timeout: Duration) -> std::io::Result<
     let mut stream = TcpStream::connect_timeout(&loopback(port), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: `write!` on a socket sends each formatted piece in a segment of its own.
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     // The status line fits in the first read of any real server; read a little more to be
     // safe, never the whole body.
     let mut head = [0u8; 64];

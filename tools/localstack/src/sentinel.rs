@@ -6,6 +6,7 @@ use std::{path::PathBuf, time::Duration};
 
 use crate::{
     Error, Result,
+    link::DelayedLink,
     net::poll,
     redis::{Redis, RedisSpec, Role},
     resp::{Reply, info_field},
@@ -28,6 +29,10 @@ pub struct SentinelSpec {
     pub parent_dir: Option<PathBuf>,
     /// Bound on each wait (servers ready, Sentinels agreed, failover).
     pub ready_timeout: Duration,
+    /// Replicas receive the primary's stream this late, through a [`DelayedLink`] that
+    /// [`SentinelGroup::kill_primary`] cuts along with the primary: what it still holds is
+    /// lost, as when a primary's host dies. `None`: replicas connect directly.
+    pub replication_delay: Option<Duration>,
 }
 
 impl SentinelSpec {
@@ -39,6 +44,7 @@ impl SentinelSpec {
             keep_logs: false,
             parent_dir: None,
             ready_timeout: Duration::from_secs(60),
+            replication_delay: None,
         }
     }
 }
@@ -48,6 +54,8 @@ pub struct SentinelGroup {
     /// The first is the primary the group started with.
     servers: Vec<Redis>,
     sentinels: Vec<Redis>,
+    /// The delayed links of the replicas, with the port of the primary each leads to.
+    links: Vec<(u16, DelayedLink)>,
     _dir: WorkDir,
 }
 
@@ -62,10 +70,20 @@ impl SentinelGroup {
         let primary = Redis::start_process(&base)?;
         let primary_port = primary.port();
         let mut servers = vec![primary];
+        let mut links = Vec::new();
         for _ in 0..spec.replicas {
-            servers.push(Redis::start_process(
-                &base.clone().role(Role::Replica { primary_port }),
-            )?);
+            let upstream = match spec.replication_delay {
+                Some(delay) => {
+                    let link = DelayedLink::start(primary_port, delay)?;
+                    let port = link.port();
+                    links.push((primary_port, link));
+                    port
+                }
+                None => primary_port,
+            };
+            servers.push(Redis::start_process(&base.clone().role(Role::Replica {
+                primary_port: upstream,
+            }))?);
         }
         let sentinel_spec = base.clone().role(Role::Sentinel {
             master: MASTER_NAME.to_owned(),
@@ -81,6 +99,7 @@ impl SentinelGroup {
             spec: spec.clone(),
             servers,
             sentinels,
+            links,
             _dir: dir,
         };
         group.wait_until_watched()?;
@@ -123,7 +142,8 @@ impl SentinelGroup {
         Err(Error::new("no Sentinel answers"))
     }
 
-    /// Kills (SIGKILL) the current primary; returns its index in [`servers`](Self::servers).
+    /// Kills (SIGKILL) the current primary, and cuts the delayed links leading to it;
+    /// returns its index in [`servers`](Self::servers).
     pub fn kill_primary(&mut self) -> Result<usize> {
         let port = self.primary_port()?;
         let index = self
@@ -132,7 +152,34 @@ impl SentinelGroup {
             .position(|s| s.port() == port)
             .ok_or_else(|| Error::new(format!("the primary on port {port} is not ours")))?;
         self.servers[index].kill();
+        for (_, link) in self.links.iter().filter(|(target, _)| *target == port) {
+            link.cut();
+        }
         Ok(index)
+    }
+
+    /// Starts server `index` (killed earlier) again as a replica of the current primary, with
+    /// an empty data set, as a supervisor restarting a crashed node would; returns once it is
+    /// in sync. Started as it was, a primary without persistence would come back empty and
+    /// still a primary until the Sentinels demote it.
+    pub fn rejoin(&mut self, index: usize) -> Result<()> {
+        let primary_port = self.primary_port()?;
+        let server = self
+            .servers
+            .get_mut(index)
+            .ok_or_else(|| Error::new(format!("there is no server {index}")))?;
+        server.restart_as(Role::Replica { primary_port })?;
+        let timeout = self.spec.ready_timeout;
+        let server = &self.servers[index];
+        poll(timeout, Duration::from_millis(100), || {
+            let info = server.connect().ok()?.text(&["INFO", "replication"]).ok()?;
+            (info_field(&info, "master_link_status").as_deref() == Some("up")).then_some(())
+        })
+        .ok_or_else(|| {
+            Error::new(format!(
+                "server {index} did not sync with the primary within {timeout:?}"
+            ))
+        })
     }
 
     /// Waits until the Sentinels name a primary other than `old_port` and it answers as

@@ -152,6 +152,71 @@ fn sentinels_promote_the_replica_when_the_primary_is_killed() {
     assert_eq!(new, group.servers()[1].port());
 }
 
+#[test]
+fn a_killed_primary_rejoins_as_a_replica_of_the_one_that_replaced_it() {
+    let mut spec = SentinelSpec::new(1);
+    spec.password = Some("s3cret".into());
+    let mut group = SentinelGroup::start(&spec).unwrap();
+    let old = group.primary_port().unwrap();
+    assert!(
+        group.sentinel_urls()[0].contains(":s3cret@"),
+        "the Sentinels take the password too: {:?}",
+        group.sentinel_urls()
+    );
+
+    let killed = group.kill_primary().unwrap();
+    let new = group.wait_for_failover(old).unwrap();
+    group.rejoin(killed).unwrap();
+
+    assert_eq!(
+        group.primary_port().unwrap(),
+        new,
+        "the Sentinels keep the new primary"
+    );
+}
+
+#[test]
+fn a_write_in_flight_on_a_delayed_link_is_lost_with_the_primary() {
+    let mut spec = SentinelSpec::new(1);
+    spec.replication_delay = Some(Duration::from_millis(500));
+    let mut group = SentinelGroup::start(&spec).unwrap();
+    let old = group.primary_port().unwrap();
+    let mut primary = connect(&group.servers()[0], None).unwrap();
+    let mut replica = connect(&group.servers()[1], None).unwrap();
+
+    primary.command(&["SET", "early", "1"]).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    primary.command(&["SET", "late", "1"]).unwrap();
+    let late_on_replica_at_once = replica.command(&["EXISTS", "late"]).unwrap();
+    group.kill_primary().unwrap();
+    group.wait_for_failover(old).unwrap();
+    let mut promoted = connect(&group.servers()[1], None).unwrap();
+
+    assert_eq!(late_on_replica_at_once, Reply::Integer(0), "the link lags");
+    assert_eq!(
+        promoted.command(&["EXISTS", "early"]).unwrap(),
+        Reply::Integer(1)
+    );
+    assert_eq!(
+        promoted.command(&["EXISTS", "late"]).unwrap(),
+        Reply::Integer(0),
+        "what the cut link held is lost"
+    );
+}
+
+#[test]
+fn a_killed_cluster_primary_rejoins_as_a_replica() {
+    let mut cluster = RedisCluster::start(&ClusterSpec::new(3, 1)).unwrap();
+    let killed = cluster.kill_primary(1).unwrap();
+    cluster.wait_for_failover(killed).unwrap();
+
+    cluster.rejoin(killed).unwrap();
+
+    let primaries = cluster.primaries().unwrap();
+    assert_eq!(primaries.len(), 3);
+    assert!(!primaries.contains(&killed), "it came back as a replica");
+}
+
 /// A stand-in service: answers `GET /ready` with 200 and records its environment.
 fn fake_service(dir: &Path) -> std::path::PathBuf {
     let script = dir.join("fake-service");

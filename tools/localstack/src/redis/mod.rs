@@ -311,6 +311,22 @@ impl Redis {
         self.wait_ready()
     }
 
+    /// Starts a stopped or killed process again on the same port in another role (a primary
+    /// that comes back as a replica of the one that replaced it), and waits until it is ready.
+    pub(crate) fn restart_as(&mut self, role: Role) -> Result<()> {
+        if !matches!(self.runner, Runner::Process { .. }) {
+            return Err(Error::new(
+                "only a redis-server process can change its role",
+            ));
+        }
+        if self.is_running() {
+            self.stop()?;
+        }
+        self.spec = self.spec.clone().role(role);
+        write_config(&self.spec, self.dir.path(), self.port)?;
+        self.restart()
+    }
+
     /// A plain-text connection (not for TLS).
     pub(crate) fn connect(&self) -> std::io::Result<Connection> {
         Connection::open(
@@ -321,11 +337,7 @@ impl Redis {
     }
 
     fn password_for_clients(&self) -> Option<&str> {
-        match self.spec.role {
-            // Sentinels have no password of their own here.
-            Role::Sentinel { .. } => None,
-            _ => self.spec.password.as_deref(),
-        }
+        self.spec.password.as_deref()
     }
 
     /// Waits until Redis answers PING (TLS: until it logs that it is ready).

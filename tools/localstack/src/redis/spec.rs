@@ -151,10 +151,15 @@ impl RedisSpec {
             );
             if let Some(password) = &self.password {
                 set("sentinel", &["auth-pass", master, password]);
+                // Clients and the other Sentinels authenticate with the same password.
+                set("requirepass", &[password]);
             }
             return out;
         }
         set("save", &[""]);
+        // A replica that (re)joins is synced at once; Redis's default waits 5 s for others
+        // to share the transfer, which only slows local stacks down.
+        set("repl-diskless-sync-delay", &["0"]);
         if self.append_only {
             set("appendonly", &["yes"]);
             set("appendfsync", &["always"]);
