@@ -12,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -120,6 +121,32 @@ pub const NAMES: [(&str, &str); 24] = [
         "Size limit of this instance's copy of recent results.",
     ),
 ];
+
+/// Handles of one metric by a label value from a closed set, registered once: a macro call
+/// hashes the whole key and searches the registry every time, and the paths every request
+/// takes should not. Until the recorder is installed, handles are neither kept nor reused
+/// (one made earlier would record nowhere for good).
+struct Series<T>(LazyLock<RwLock<HashMap<&'static str, T>>>);
+
+impl<T: Clone> Series<T> {
+    const fn new() -> Self {
+        Self(LazyLock::new(RwLock::default))
+    }
+
+    fn get(&self, label: &'static str, register: impl FnOnce() -> T) -> T {
+        if HANDLE.get().is_none() {
+            return register();
+        }
+        if let Some(handle) = self.0.read().ok().and_then(|all| all.get(label).cloned()) {
+            return handle;
+        }
+        let handle = register();
+        if let Ok(mut all) = self.0.write() {
+            all.insert(label, handle.clone());
+        }
+        handle
+    }
+}
 
 /// Installs the recorder once per process and returns the handle used for rendering.
 pub fn handle() -> &'static PrometheusHandle {
@@ -232,7 +259,10 @@ pub fn record_request(method: &poem::http::Method, route: &str, status: u16, ela
 
 /// Requests being handled (probes aside).
 pub fn set_requests_in_flight(count: usize) {
-    metrics::gauge!("trickster_http_requests_in_flight").set(count as f64);
+    static IN_FLIGHT: Series<Gauge> = Series::new();
+    IN_FLIGHT
+        .get("", || metrics::gauge!("trickster_http_requests_in_flight"))
+        .set(count as f64);
 }
 
 pub fn record_overloaded(limit: &'static str) {
@@ -241,13 +271,20 @@ pub fn record_overloaded(limit: &'static str) {
 }
 
 pub fn record_script(script: &'static str, elapsed: Duration) {
-    metrics::histogram!("trickster_redis_script_duration_seconds", "script" => script)
+    static SERIES: Series<Histogram> = Series::new();
+    SERIES
+        .get(
+            script,
+            || metrics::histogram!("trickster_redis_script_duration_seconds", "script" => script),
+        )
         .record(elapsed.as_secs_f64());
 }
 
 /// The outcome of a Redis call: errors are counted, and the connection state follows.
 pub fn record_redis(operation: &'static str, ok: bool) {
-    metrics::gauge!("trickster_redis_up").set(if ok { 1.0 } else { 0.0 });
+    static UP: Series<Gauge> = Series::new();
+    UP.get("", || metrics::gauge!("trickster_redis_up"))
+        .set(if ok { 1.0 } else { 0.0 });
     if !ok {
         metrics::counter!("trickster_redis_errors_total", "operation" => operation).increment(1);
     }
@@ -270,7 +307,13 @@ pub fn record_unconfirmed() {
 
 pub fn record_cache(outcome: &'static str) {
     debug_assert!(CACHE_OUTCOMES.contains(&outcome), "{outcome}");
-    metrics::counter!("trickster_simulation_cache_total", "outcome" => outcome).increment(1);
+    static SERIES: Series<Counter> = Series::new();
+    SERIES
+        .get(
+            outcome,
+            || metrics::counter!("trickster_simulation_cache_total", "outcome" => outcome),
+        )
+        .increment(1);
 }
 
 pub fn record_engine(iterations: u32, elapsed: Duration) {
@@ -293,7 +336,12 @@ pub fn record_rate_limited() {
 
 pub fn record_tokens(kind: &'static str, amount: i64) {
     debug_assert!(LEDGER_KINDS.contains(&kind), "{kind}");
-    metrics::counter!("trickster_ledger_tokens_total", "kind" => kind)
+    static SERIES: Series<Counter> = Series::new();
+    SERIES
+        .get(
+            kind,
+            || metrics::counter!("trickster_ledger_tokens_total", "kind" => kind),
+        )
         .increment(amount.unsigned_abs());
 }
 

@@ -75,6 +75,13 @@ impl RequestContext {
         self.update(|facts| facts.headers.push((name, value)));
     }
 
+    /// The headers noted so far, handed over once (to the response).
+    pub fn take_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::new();
+        self.update(|facts| std::mem::swap(&mut headers, &mut facts.headers));
+        headers
+    }
+
     /// The facts noted so far.
     pub fn facts(&self) -> Facts {
         self.facts

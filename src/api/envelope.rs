@@ -143,11 +143,10 @@ impl<E: Endpoint> RequestEnvelopeEndpoint<E> {
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
         }
-        let facts = ctx.facts();
         let headers = response.headers_mut();
-        for (name, value) in &facts.headers {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(*name, value);
+        for (name, value) in ctx.take_headers() {
+            if let Ok(value) = HeaderValue::try_from(value) {
+                headers.insert(name, value);
             }
         }
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
@@ -192,11 +191,17 @@ impl<E: Endpoint> Endpoint for RequestEnvelopeEndpoint<E> {
         let trace = TraceContext::from_header(req.header("traceparent"));
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let client = super::auth::client_address(self.envelope.trusted_proxy_hops, &req)
-            .map(|ip| ip.to_string());
-        let user_agent: Option<String> = req
-            .header("user-agent")
-            .map(|ua| ua.chars().take(200).collect());
+        // The caller is only worked out when an access line can be written at all.
+        let (client, user_agent) = if tracing::enabled!(target: "access", tracing::Level::INFO) {
+            (
+                super::auth::client_address(self.envelope.trusted_proxy_hops, &req)
+                    .map(|ip| ip.to_string()),
+                req.header("user-agent")
+                    .map(|ua| ua.chars().take(200).collect::<String>()),
+            )
+        } else {
+            (None, None)
+        };
         // Level ERROR so the span (and its ids) is kept whatever LOG_LEVEL filters: a warning
         // logged inside a request must still name the request.
         // Only the two ids: the span's fields are formatted on every request, and the access
@@ -254,6 +259,9 @@ impl AccessLine<'_> {
     /// Logs the line: at debug for a successful probe (a load balancer asks every second and
     /// would fill the log), else at info.
     fn log(&self) {
+        if !tracing::enabled!(target: "access", tracing::Level::INFO) {
+            return;
+        }
         let facts = self.ctx.facts();
         macro_rules! access {
             ($level:expr) => {

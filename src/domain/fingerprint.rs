@@ -6,38 +6,59 @@
 //! an integer, so `2100` and `2100.0` agree). Where the match came from (catalogue or inline)
 //! is not part of it.
 
-use std::collections::BTreeMap;
+use serde::Serialize;
 
 use super::digest::sha256_hex;
-use serde_json::Value;
-
 use super::{engine::MODEL_VERSION, matchup::Matchup};
 
 /// Largest integer an f64 represents exactly; beyond it integers are written as floats.
 const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
 
-fn canonical_number(value: f64) -> Value {
+/// A number as the canonical text writes it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Number {
+    Integer(i64),
+    Float(f64),
+}
+
+fn canonical_number(value: f64) -> Number {
     if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
-        Value::from(value as i64)
+        Number::Integer(value as i64)
     } else {
-        Value::from(value)
+        Number::Float(value)
     }
+}
+
+/// The hashed document. Fields are declared in sorted order, the order serde writes them
+/// (a test pins the text).
+#[derive(Serialize)]
+struct Canonical<'a> {
+    away_rating: Number,
+    away_team: &'a str,
+    home_advantage: Number,
+    home_rating: Number,
+    home_team: &'a str,
+    iterations: u32,
+    model_version: &'static str,
+    seed: u64,
+    sport: &'a str,
 }
 
 /// The canonical JSON text that is hashed.
 pub fn canonical_json(matchup: &Matchup, iterations: u32, seed: u64) -> String {
-    let fields: BTreeMap<&str, Value> = BTreeMap::from([
-        ("away_rating", canonical_number(matchup.away_rating)),
-        ("away_team", Value::from(matchup.away_team.as_str())),
-        ("home_advantage", canonical_number(matchup.home_advantage)),
-        ("home_rating", canonical_number(matchup.home_rating)),
-        ("home_team", Value::from(matchup.home_team.as_str())),
-        ("iterations", Value::from(iterations)),
-        ("model_version", Value::from(MODEL_VERSION)),
-        ("seed", Value::from(seed)),
-        ("sport", Value::from(matchup.sport.as_str())),
-    ]);
-    serde_json::to_string(&fields).expect("a map of JSON values serialises")
+    let document = Canonical {
+        away_rating: canonical_number(matchup.away_rating),
+        away_team: &matchup.away_team,
+        home_advantage: canonical_number(matchup.home_advantage),
+        home_rating: canonical_number(matchup.home_rating),
+        home_team: &matchup.home_team,
+        iterations,
+        model_version: MODEL_VERSION,
+        seed,
+        sport: &matchup.sport,
+    };
+    serde_json::to_string(&document).expect("the canonical document serialises")
 }
 
 /// SHA-256 (lower-case hex) of [`canonical_json`].

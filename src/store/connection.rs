@@ -7,10 +7,11 @@
 use std::{sync::Arc, time::Duration};
 
 use redis::{
-    AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value,
+    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
+    io::tcp::TcpSettings,
 };
 use tokio::sync::Mutex;
 
@@ -129,10 +130,18 @@ fn address_of(url: &str) -> String {
 
 /// A client for one server, trusting `REDIS_TLS_CA_FILE` when set.
 fn single_client(settings: &Settings, url: &str) -> RedisResult<redis::Client> {
+    let info = url.into_connection_info()?.set_tcp_settings(tcp_settings());
     match tls_roots(settings) {
-        Some(certs) => redis::Client::build_with_tls(url, certs),
-        None => redis::Client::open(url),
+        Some(certs) => redis::Client::build_with_tls(info, certs),
+        None => redis::Client::open(info),
     }
+}
+
+/// Commands are sent as soon as they are written: with Nagle's algorithm (the client's
+/// default) a command written while an earlier one is unacknowledged waits for that
+/// acknowledgement, and on a busy multiplexed connection that is most of them.
+fn tcp_settings() -> TcpSettings {
+    TcpSettings::default().set_nodelay(true)
 }
 
 /// A cluster client re-sending a command at most `retries` times after a redirection or a
@@ -146,7 +155,8 @@ fn cluster_client(
     let mut builder = ClusterClient::builder(urls.iter().map(String::as_str))
         .connection_timeout(settings.redis_timeout)
         .response_timeout(response_timeout)
-        .retries(retries);
+        .retries(retries)
+        .tcp_settings(tcp_settings());
     if let Some(certs) = tls_roots(settings) {
         builder = builder.certs(certs);
     }
