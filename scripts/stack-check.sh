@@ -256,6 +256,15 @@ lb_status() {
 }
 # all three instances fully UP (not "UP 1/2", i.e. not failing checks)
 all_up() { [ "$(lb_csv | awk -F, '$1 == "instances" && $2 ~ /^api/ && $18 == "UP"' | wc -l)" = 3 ]; }
+# wait_all_up <tries>: polls all_up every 0.5 s, at most <tries> times.
+wait_all_up() {
+	local _
+	for _ in $(seq 1 "$1"); do
+		all_up && return 0
+		sleep 0.5
+	done
+	return 1
+}
 
 # ---------------------------------------------------------------------------
 stage "preflight"
@@ -464,12 +473,18 @@ fi
 
 # ---------------------------------------------------------------------------
 stage "shared ledger"
-request GET /api/balance bal -H "X-Actor-ID: $sim_actor"
-if [ "$STATUS" = 200 ] && [ "$(json bal balance)" = "$((DAILY_TOKENS - SIMULATION_COST))" ]; then
-	pass "balance of the simulation's actor: $(json bal balance) (daily $DAILY_TOKENS, one computed simulation, cache hits free)"
-else
-	fail "GET /api/balance: status $STATUS, balance $(json bal balance), expected $((DAILY_TOKENS - SIMULATION_COST)): $(head -c 300 "$WORK/bal.b")"
-fi
+# The simulation's actor was charged once (one computed simulation, cache hits free):
+# check_sim_balance <response name> <what a pass says>
+check_sim_balance() {
+	local name="$1" what="$2" expected="$((DAILY_TOKENS - SIMULATION_COST))"
+	request GET /api/balance "$name" -H "X-Actor-ID: $sim_actor"
+	if [ "$STATUS" = 200 ] && [ "$(json "$name" balance)" = "$expected" ]; then
+		pass "$what: balance $(json "$name" balance) (daily $DAILY_TOKENS, one computed simulation, cache hits free)"
+	else
+		fail "$what: GET /api/balance status $STATUS, balance $(json "$name" balance), expected $expected: $(head -c 300 "$WORK/$name.b")"
+	fi
+}
+check_sim_balance bal "the simulation's actor"
 
 # ---------------------------------------------------------------------------
 stage "load with an instance loss (docker compose $STOP_MODE api2 after ${STOP_AT}s)"
@@ -582,15 +597,7 @@ fi
 
 stage "api2 rejoins"
 compose start api2 2>&1 | sed 's/^/        /'
-back=0
-for _ in $(seq 1 60); do
-	if all_up; then
-		back=1
-		break
-	fi
-	sleep 0.5
-done
-if [ "$back" = 1 ]; then
+if wait_all_up 60; then
 	pass "api2 is back in rotation: $(lb_status)"
 else
 	fail "api2 did not come back within 30 s: $(lb_status)"
@@ -629,25 +636,12 @@ else
 	fail "no instance ready: status $STATUS, Content-Type '$ctype', Retry-After '$retry': $(head -c 400 "$WORK/nolb.b")"
 fi
 compose start redis 2>&1 | sed 's/^/        /'
-back=0
-for _ in $(seq 1 80); do
-	if all_up; then
-		back=1
-		break
-	fi
-	sleep 0.5
-done
-if [ "$back" = 1 ]; then
+if wait_all_up 80; then
 	pass "Redis started again: every instance back in rotation without a restart ($(lb_status))"
 else
 	fail "the instances did not come back within 40 s of Redis: $(lb_status)"
 fi
-request GET /api/balance bal2 -H "X-Actor-ID: $sim_actor"
-if [ "$STATUS" = 200 ] && [ "$(json bal2 balance)" = "$((DAILY_TOKENS - SIMULATION_COST))" ]; then
-	pass "the ledger survived the Redis restart (append-only file): balance $(json bal2 balance)"
-else
-	fail "after the Redis restart: GET /api/balance status $STATUS, balance $(json bal2 balance): $(head -c 300 "$WORK/bal2.b")"
-fi
+check_sim_balance bal2 "the ledger after the Redis restart (append-only file)"
 
 # ---------------------------------------------------------------------------
 stage "observability profile: Prometheus scrapes every instance, the dashboard's queries return data"

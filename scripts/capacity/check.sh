@@ -11,15 +11,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-die() {
-  echo "capacity check: $*" >&2
-  exit 2
-}
-for tool in wrk redis-server python3; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-tools)"
-done
 # shellcheck source=scripts/lib/localstack.sh
 source "$ROOT/scripts/lib/localstack.sh"
+localstack_script "capacity check" wrk redis-server python3
 SERVICE_BIN="$(localstack_service_bin)" || die "no service binary"
 localstack_up --redis single --service-bin "$SERVICE_BIN" --ready-timeout 30 --instances 2 \
   --env ENV=development --env LOG_LEVEL=warn --env LOG_FORMAT=json --env AUTH_MODE=header \

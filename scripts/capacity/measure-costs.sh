@@ -17,15 +17,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${OUT:-$ROOT/target/capacity/costs.json}"
-die() {
-  echo "measure-costs: $*" >&2
-  exit 2
-}
-for tool in wrk redis-server python3; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-tools)"
-done
 # shellcheck source=scripts/lib/localstack.sh
 source "$ROOT/scripts/lib/localstack.sh"
+localstack_script "measure-costs" wrk redis-server python3
 SERVICE_BIN="$(localstack_service_bin)" || die "no service binary"
 ADMIN="cap-admin-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 common=(--env RATE_LIMIT_BURST=1000000 --env RATE_LIMIT_PER_MINUTE=6000000

@@ -33,6 +33,21 @@ LOCALSTACK_WORK=""
 
 localstack_log() { printf '[localstack] %s\n' "$*" >&2; }
 
+# localstack_script <name> <tool>...: defines die() (message prefixed with <name>, exit 2)
+# and dies naming the first tool that is not on the PATH.
+localstack_script() {
+  LOCALSTACK_SCRIPT_NAME="$1"
+  shift
+  die() {
+    echo "$LOCALSTACK_SCRIPT_NAME: $*" >&2
+    exit 2
+  }
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install wrk redis-tools curl linux-perf)"
+  done
+}
+
 localstack_target_dir() {
   local dir="${CARGO_TARGET_DIR:-target}"
   case "$dir" in

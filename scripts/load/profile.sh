@@ -15,15 +15,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOAD_DIR="$ROOT/scripts/load"
 ROWS="${ROWS:-hit health}"
-die() {
-  echo "profile: $*" >&2
-  exit 2
-}
-for tool in perf wrk redis-server curl; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install linux-perf wrk redis-tools curl)"
-done
 # shellcheck source=scripts/lib/localstack.sh
 source "$ROOT/scripts/lib/localstack.sh"
+localstack_script profile perf wrk redis-server curl
 SERVICE_BIN="$(localstack_service_bin)" || die "no service binary"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/profile.XXXXXX")"
 localstack_up --redis single --service-bin "$SERVICE_BIN" --ready-timeout 30 \

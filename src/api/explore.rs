@@ -37,57 +37,37 @@ struct Asset {
     body: &'static str,
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
+
+/// A file of `src/api/explore/`, served at `/explore/<file>`.
+macro_rules! asset {
+    ($file:literal, $content_type:expr) => {
+        Asset {
+            path: concat!("/explore/", $file),
+            content_type: $content_type,
+            body: include_str!(concat!("explore/", $file)),
+        }
+    };
+}
+
 static ASSETS: [Asset; 10] = [
     Asset {
         path: PAGE_PATH,
-        content_type: "text/html; charset=utf-8",
+        content_type: HTML,
         body: include_str!("explore/index.html"),
     },
-    Asset {
-        path: "/explore/explore.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("explore/explore.css"),
-    },
-    Asset {
-        path: "/explore/results.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("explore/results.css"),
-    },
-    Asset {
-        path: "/explore/explore.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/explore.js"),
-    },
-    Asset {
-        path: "/explore/api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/api.js"),
-    },
-    Asset {
-        path: "/explore/form.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/form.js"),
-    },
-    Asset {
-        path: "/explore/render.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/render.js"),
-    },
-    Asset {
-        path: "/explore/charts.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/charts.js"),
-    },
-    Asset {
-        path: "/explore/format.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("explore/format.js"),
-    },
-    Asset {
-        path: "/explore/favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("explore/favicon.svg"),
-    },
+    asset!("explore.css", CSS),
+    asset!("results.css", CSS),
+    asset!("explore.js", JS),
+    asset!("api.js", JS),
+    asset!("form.js", JS),
+    asset!("render.js", JS),
+    asset!("charts.js", JS),
+    asset!("format.js", JS),
+    asset!("favicon.svg", SVG),
 ];
 
 /// Strong validators, computed once: a file's ETag changes exactly when its bytes do.

@@ -29,8 +29,8 @@ use std::{
 
 use deadpool::managed::{self, Metrics, Object, Pool, RecycleError, RecycleResult};
 use redis::{
-    AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
-    aio::{ConnectionLike, MultiplexedConnection},
+    AsyncConnectionConfig, Cmd, RedisError, RedisResult, Value,
+    aio::MultiplexedConnection,
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
     cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr},
@@ -57,33 +57,7 @@ pub(super) enum AckConnection {
     Cluster(ClusterConnection),
 }
 
-impl ConnectionLike for AckConnection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Node { conn, .. } => conn.req_packed_command(cmd),
-            Self::Cluster(conn) => conn.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Node { conn, .. } => conn.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Node { conn, .. } => conn.get_db(),
-            Self::Cluster(conn) => conn.get_db(),
-        }
-    }
-}
+crate::delegate_connection_like!(AckConnection, conn in Self::Node { conn, .. }, Self::Cluster(conn));
 
 pub(super) struct Manager {
     target: Target,

@@ -7,8 +7,8 @@
 use std::{sync::Arc, time::Duration};
 
 use redis::{
-    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value,
-    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
+    AsyncConnectionConfig, IntoConnectionInfo, RedisResult,
+    aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
     io::tcp::TcpSettings,
@@ -63,36 +63,7 @@ pub(super) enum Active {
     Sentinel(MultiplexedConnection),
 }
 
-impl ConnectionLike for Active {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Active::Single(c) => c.req_packed_command(cmd),
-            Active::Cluster(c) => c.req_packed_command(cmd),
-            Active::Sentinel(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Active::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Active::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-            Active::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Active::Single(c) => c.get_db(),
-            Active::Cluster(c) => c.get_db(),
-            Active::Sentinel(c) => c.get_db(),
-        }
-    }
-}
+crate::delegate_connection_like!(Active, c in Active::Single(c), Active::Cluster(c), Active::Sentinel(c));
 
 /// Which Redis node an instance uses, for `/ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,7 @@ pub mod admission;
 pub mod apikeys;
 pub mod cache;
 mod connection;
+mod delegate;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;

@@ -15,11 +15,7 @@ use std::{
 };
 
 use localstack::{NamedContainer, Redis, RedisSpec, images};
-use redis::{
-    Cmd, Pipeline, RedisFuture, Value,
-    aio::{ConnectionLike, MultiplexedConnection},
-    cluster_async::ClusterConnection,
-};
+use redis::{aio::MultiplexedConnection, cluster_async::ClusterConnection};
 
 use super::TestConfig;
 
@@ -81,33 +77,7 @@ pub enum RedisConn {
     Cluster(ClusterConnection),
 }
 
-impl ConnectionLike for RedisConn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            RedisConn::Single(c) => c.req_packed_command(cmd),
-            RedisConn::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            RedisConn::Single(c) => c.get_db(),
-            RedisConn::Cluster(c) => c.get_db(),
-        }
-    }
-}
+trickster_oracle::delegate_connection_like!(RedisConn, c in RedisConn::Single(c), RedisConn::Cluster(c));
 
 /// A Redis container owned by one test, on a fixed host port so that it keeps its address
 /// across `stop` and `restart`. Removed when the test ends.

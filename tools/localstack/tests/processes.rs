@@ -6,7 +6,7 @@
 use std::{
     io::ErrorKind,
     path::Path,
-    process::{Command, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,6 +21,43 @@ fn connect(redis: &Redis, password: Option<&str>) -> std::io::Result<Connection>
 
 fn ping(redis: &Redis) -> std::io::Result<Reply> {
     connect(redis, None)?.command(&["PING"])
+}
+
+/// Polls `done` every 50 ms for at most `limit`; whether it came true.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// Waits at most `limit` for `child` to end by itself (killing it after that): how it ended
+/// by itself, if it did.
+fn ended_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    wait_until(limit, || child.try_wait().unwrap().is_some());
+    let ended = child.try_wait().unwrap();
+    if ended.is_none() {
+        let _ = child.kill();
+    }
+    child.wait().unwrap();
+    ended
+}
+
+/// A variable of the environment file `up` writes, read the way scripts read it (sourced).
+fn env_var(env_file: &Path, name: &str) -> String {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". '{}' && printf %s \"${name}\"",
+            env_file.display()
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]
@@ -262,22 +299,9 @@ fn up_writes_the_environment_file_when_ready_and_stops_everything_on_sigterm() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !env_file.exists() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(60), || env_file.exists());
     let text = std::fs::read_to_string(&env_file).unwrap();
-    let var = |name: &str| {
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                ". '{}' && printf %s \"${name}\"",
-                env_file.display()
-            ))
-            .output()
-            .unwrap();
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let var = |name: &str| env_var(&env_file, name);
     let redis_port: u16 = var("REDIS_PORT").parse().unwrap();
     let dir = var("LOCALSTACK_DIR");
     let instances = var("INSTANCE_URLS");
@@ -317,18 +341,12 @@ fn up_stops_when_the_watched_process_ends() {
         .unwrap();
 
     parent.wait().unwrap();
-    let started = Instant::now();
-    while up.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let ended = up.try_wait().unwrap();
-    if ended.is_none() {
-        let _ = up.kill();
-    }
-    let status = up.wait().unwrap();
+    let ended = ended_within(&mut up, Duration::from_secs(20));
 
-    assert!(ended.is_some(), "up ended by itself");
-    assert!(status.success());
+    assert!(
+        ended.is_some_and(|s| s.success()),
+        "up ended by itself: {ended:?}"
+    );
     assert!(!env_file.exists());
 }
 
@@ -342,23 +360,9 @@ fn a_killed_up_leaves_no_redis_running() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !env_file.exists() && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let text = std::fs::read_to_string(&env_file).unwrap();
-    let pid = text
-        .lines()
-        .find_map(|l| l.strip_prefix("REDIS_PID="))
-        .unwrap()
-        .trim_matches('\'')
-        .to_owned();
-    let dir = text
-        .lines()
-        .find_map(|l| l.strip_prefix("LOCALSTACK_DIR="))
-        .unwrap()
-        .trim_matches('\'')
-        .to_owned();
+    wait_until(Duration::from_secs(30), || env_file.exists());
+    let pid = env_var(&env_file, "REDIS_PID");
+    let dir = env_var(&env_file, "LOCALSTACK_DIR");
 
     up.kill().unwrap();
     up.wait().unwrap();
@@ -369,10 +373,7 @@ fn a_killed_up_leaves_no_redis_running() {
                 .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
         })
     };
-    let started = Instant::now();
-    while running() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(10), || !running());
 
     assert!(!running(), "redis-server {pid} outlived its starter");
     std::fs::remove_dir_all(dir).unwrap();
@@ -388,22 +389,10 @@ fn up_stops_when_its_standard_input_closes() {
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !env_file.exists() && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let was_ready = env_file.exists();
+    let was_ready = wait_until(Duration::from_secs(30), || env_file.exists());
 
     drop(up.stdin.take());
-    let started = Instant::now();
-    while up.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let ended = up.try_wait().unwrap();
-    if ended.is_none() {
-        let _ = up.kill();
-    }
-    up.wait().unwrap();
+    let ended = ended_within(&mut up, Duration::from_secs(20));
 
     assert!(was_ready);
     assert!(ended.is_some_and(|s| s.success()), "{ended:?}");
