@@ -122,10 +122,15 @@ pub const NAMES: [(&str, &str); 24] = [
     ),
 ];
 
+/// Whether a handle may be kept for reuse: only one made once the recorder is installed (one
+/// made earlier would record nowhere for good).
+fn keeps_handles() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// Handles of one metric by a label value from a closed set, registered once: a macro call
 /// hashes the whole key and searches the registry every time, and the paths every request
-/// takes should not. Until the recorder is installed, handles are neither kept nor reused
-/// (one made earlier would record nowhere for good).
+/// takes should not.
 struct Series<T>(LazyLock<RwLock<HashMap<&'static str, T>>>);
 
 impl<T: Clone> Series<T> {
@@ -134,7 +139,7 @@ impl<T: Clone> Series<T> {
     }
 
     fn get(&self, label: &'static str, register: impl FnOnce() -> T) -> T {
-        if HANDLE.get().is_none() {
+        if !keeps_handles() {
             return register();
         }
         if let Some(handle) = self.0.read().ok().and_then(|all| all.get(label).cloned()) {
@@ -246,7 +251,9 @@ pub fn record_request(method: &poem::http::Method, route: &str, status: u16, ela
             metrics::counter!("trickster_http_requests_total", &labels),
             metrics::histogram!("trickster_http_request_duration_seconds", &labels),
         );
-        if let Ok(mut all) = SERIES.write() {
+        if keeps_handles()
+            && let Ok(mut all) = SERIES.write()
+        {
             all.entry(route.to_owned())
                 .or_default()
                 .insert((method, status), series.clone());

@@ -14,6 +14,7 @@ use super::{
     error::{ApiError, doc},
     json::RenderedJson,
     simulate::{
+        CacheStatus,
         local::{Cached, LocalResults},
         respond,
         wire::SimulationResult,
@@ -86,8 +87,11 @@ impl SimulationsApi {
             return Ok(StoredResponse::NotModified(tag, cache_control));
         }
         let stored = match self.local.get(&fingerprint) {
-            Some(copy) => Some(copy.to_string()),
-            None => store.cache_get(&fingerprint).await?,
+            Some(copy) => Some(copy),
+            None => store.cache_get(&fingerprint).await?.map(|stored| {
+                self.local.insert(&fingerprint, &stored);
+                Arc::from(stored)
+            }),
         };
         let Some(stored) = stored else {
             return Err(ApiError::not_found(format!(
@@ -96,11 +100,7 @@ impl SimulationsApi {
                 self.settings.cache_ttl_seconds
             )));
         };
-        self.local.insert(&fingerprint, &stored);
-        let cached = Cached::decode(&stored).ok_or_else(|| {
-            tracing::error!("a cached result is not an event and numbers");
-            ApiError::internal()
-        })?;
+        let cached = Cached::read(&stored)?;
         let ctx = RequestContext::of(req);
         ctx.note_cache_hit(true);
         let body = respond(ctx, cached.event, &fingerprint, cached.numbers, None)?;
@@ -108,7 +108,7 @@ impl SimulationsApi {
             RenderedJson::new(body),
             tag,
             cache_control,
-            "trickster-oracle; hit".into(),
+            CacheStatus::Hit.header().into(),
         ))
     }
 }

@@ -11,6 +11,8 @@ use std::{sync::Arc, time::Duration};
 
 use moka::sync::Cache;
 
+use crate::api::error::ApiError;
+
 /// A cached result: the match, then the numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cached<'a> {
@@ -29,6 +31,14 @@ impl<'a> Cached<'a> {
     pub fn decode(stored: &'a str) -> Option<Self> {
         let (event, numbers) = stored.split_once('\n')?;
         (event.starts_with('{') && numbers.starts_with('{')).then_some(Self { event, numbers })
+    }
+
+    /// [`Self::decode`], or the 500 a damaged entry answers (logged: it is a bug).
+    pub fn read<const D: u32>(stored: &'a str) -> Result<Self, ApiError<D>> {
+        Self::decode(stored).ok_or_else(|| {
+            tracing::error!("a cached result is not an event and numbers");
+            ApiError::internal()
+        })
     }
 }
 

@@ -99,11 +99,7 @@ impl Miss {
                     }
                 };
                 self.local.insert(&self.plan.fingerprint, &stored);
-                let body = Cached::decode(&stored)
-                    .ok_or_else(|| {
-                        tracing::error!("a cached result is not an event and numbers");
-                        ApiError::internal()
-                    })
+                let body = Cached::read(&stored)
                     .and_then(|cached| result(&self.ctx, &self.plan, cached.numbers, cost));
                 (body.map(|b| (b, status)), held)
             }

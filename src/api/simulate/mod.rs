@@ -73,7 +73,7 @@ pub struct SimulateApi {
 
 /// How the numbers of a response were obtained (RFC 9211 `Cache-Status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CacheStatus {
+pub(super) enum CacheStatus {
     Hit,
     /// Computed by a concurrent request that this one waited for.
     Collapsed,
@@ -85,7 +85,7 @@ impl CacheStatus {
     /// An answer that did not come from the cache (an error).
     const MISS: &str = "trickster-oracle; fwd=miss";
 
-    fn header(self) -> &'static str {
+    pub(super) fn header(self) -> &'static str {
         match self {
             Self::Hit => "trickster-oracle; hit",
             Self::Collapsed => "trickster-oracle; hit; collapsed",
@@ -295,10 +295,7 @@ impl SimulateApi {
             (None, None) => None,
         };
         if let Some(stored) = stored {
-            let cached = Cached::decode(&stored).ok_or_else(|| {
-                tracing::error!("a cached result is not an event and numbers");
-                ApiError::internal()
-            })?;
+            let cached = Cached::read(&stored)?;
             let body = result(ctx, &plan, cached.numbers, None)?;
             // The answer is known: a key stores it at once (no copy of it without a key).
             let claim = match key.0 {
