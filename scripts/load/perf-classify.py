@@ -20,8 +20,8 @@ import re
 import sys
 
 STAGES = [
-    ("request and trace ids (uuid v4, random hex: a getrandom system call each)",
-     r"uuid|TraceContext|random_hex|getrandom"),
+    ("request and trace ids (per-thread generator, hex and uuid formatting, traceparent parse)",
+     r"uuid|TraceContext|ids::|3ids|getrandom"),
     ("request span (tracing-subscriber formats its fields as JSON)",
      r"tracing..span..Span|tracing::span::Span|tracing_subscriber|JsonFields|new_span"),
     ("metrics recording", r"metrics::|metrics_util|metrics_exporter|record_request|record_cache"
@@ -80,7 +80,7 @@ def main():
     print(f"{total} samples")
     for name, n in counts.most_common():
         print(f"{100 * n / total:5.1f} %  (kernel leaf {100 * kernel[name] / total:4.1f} %)  {name}")
-    print(f"allocator (glibc malloc/free) as leaf, across all stages: {100 * alloc / total:.1f} %")
+    print(f"allocator (malloc/free) as leaf, across all stages: {100 * alloc / total:.1f} %")
 
 
 if __name__ == "__main__":
