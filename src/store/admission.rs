@@ -1,10 +1,11 @@
-//! Admission of a request (`admit.lua`): rate limit, then idempotency, in one round trip.
+//! Admission of a request in one round trip: the rate limit (`rate.lua`), or the rate limit
+//! then the idempotency key (`admit.lua`).
 
 use super::{
     Slot, Store, StoreError,
     idempotency::{self, IdempotencyClaim},
     reply::Reply,
-    scripts::{self, Call},
+    scripts::{self, Call, ScriptSpec},
 };
 
 /// The caller's token bucket: `capacity` tokens, refilled at `per_minute`.
@@ -56,35 +57,42 @@ impl Store {
         limit: Option<RateLimit>,
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<(Admission, RateState), StoreError> {
-        let spec = &scripts::ADMIT;
         let bucket = self.keys.rate_bucket(slot);
-        let record = match idempotency {
-            Some(claim) => self.idempotency_key(slot, claim),
-            None => bucket.clone(),
-        };
-        // Capacity 0 is the script's "not rate limited"; the refill must still be positive.
+        // Capacity 0 is the scripts' "not rate limited"; the refill must still be positive.
         let (capacity, per_minute) = limit.map_or((0, 1), |l| (l.capacity, l.per_minute.max(1)));
+        let (time, admission_id) = (self.clock.arg(), crate::ids::hex128());
+        // Without a key, the rate limit alone (the most frequent admission, a cache hit's
+        // only Redis command): a smaller script with a third of the arguments.
+        let Some(claim) = idempotency else {
+            let mut call = Call::new(&scripts::RATE);
+            call.key(&bucket)
+                .arg(time)
+                .arg(admission_id)
+                .arg(capacity)
+                .arg(per_minute);
+            return decode(&scripts::RATE, self.run(&call).await?);
+        };
         // The administrator's records are not limited in number: only an admin makes them.
         let max_records = match slot {
             Slot::Admin => u32::MAX,
             _ => self.idempotency_max_keys,
         };
-        let mut call = Call::new(spec);
+        let mut call = Call::new(&scripts::ADMIT);
         call.key(&bucket)
-            .key(record)
+            .key(self.idempotency_key(slot, claim))
             .key(self.keys.idempotency_index(slot))
-            .arg(self.clock.arg())
-            .arg(crate::ids::hex128())
+            .arg(time)
+            .arg(admission_id)
             .arg(capacity)
             .arg(per_minute);
-        idempotency::push_claim(&mut call, idempotency);
+        idempotency::push_claim(&mut call, claim);
         call.arg(max_records);
-        let (admission, state) = decode(self.run(&call).await?)?;
+        let (admission, state) = decode(&scripts::ADMIT, self.run(&call).await?)?;
         // A replayed answer acknowledges what it reports: with replica acknowledgements, it
         // is sent only once the replicas have it too (the request that stored it may have
         // failed to get it confirmed). Administrators' answers are exempt: a grant's truth is
         // its marker, confirmed by the grant script itself, which a retry runs again.
-        if let (Admission::Replay { .. }, Some(claim), Some(_)) = (&admission, idempotency, limit) {
+        if let (Admission::Replay { .. }, Some(_)) = (&admission, limit) {
             self.confirm_replay(slot, claim).await?;
         }
         Ok((admission, state))
@@ -125,9 +133,12 @@ impl Store {
     }
 }
 
-/// The reply of `admit.lua`.
-fn decode(value: redis::Value) -> Result<(Admission, RateState), StoreError> {
-    let mut reply = Reply::new(scripts::ADMIT.name, value)?;
+/// The reply of `rate.lua` or `admit.lua` (the first only answers "admitted" or "limited").
+fn decode(
+    spec: &'static ScriptSpec,
+    value: redis::Value,
+) -> Result<(Admission, RateState), StoreError> {
+    let mut reply = Reply::new(spec.name, value)?;
     let tag: String = reply.next()?;
     let state = RateState {
         remaining: reply.next()?,

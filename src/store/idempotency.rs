@@ -108,18 +108,8 @@ impl ClaimSettled {
     }
 }
 
-/// Arguments `idempotency_mode … body` of `admit.lua` (`claim` = `None`: no key).
-pub(super) fn push_claim(call: &mut Call, claim: Option<&IdempotencyClaim>) {
-    let Some(claim) = claim else {
-        call.arg("none")
-            .arg("")
-            .arg("")
-            .arg(0)
-            .arg(0)
-            .arg(0)
-            .arg("");
-        return;
-    };
+/// Arguments `idempotency_mode … body` of `admit.lua`.
+pub(super) fn push_claim(call: &mut Call, claim: &IdempotencyClaim) {
     let (mode, lease_ms, status, body) = match &claim.mode {
         IdempotencyMode::Claim { lease_ms } => ("claim", *lease_ms, 0, ""),
         IdempotencyMode::Store { status, body } => ("store", 0, *status, body.as_str()),

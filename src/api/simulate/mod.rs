@@ -162,11 +162,11 @@ pub fn respond<const D: u32>(
         cost_tokens,
         engine_ms: (engine_ms * 1e3).round() / 1e3,
     };
-    splice_object(
-        &[("event", event), ("meta", &meta.to_json_string())],
-        numbers,
-    )
-    .ok_or_else(|| {
+    let meta = serde_json::to_string(&meta).map_err(|err| {
+        tracing::error!(error = %err, "cannot render a result's meta");
+        ApiError::internal()
+    })?;
+    splice_object(&[("event", event), ("meta", &meta)], numbers).ok_or_else(|| {
         tracing::error!("cached analysis is not a JSON object");
         ApiError::internal()
     })
@@ -246,7 +246,9 @@ impl SimulateApi {
         key: IdempotencyKey,
         body: Json<Validated<SimulateRequest, SimulateRequestDoc>>,
     ) -> Result<SimulateResponse, SimError> {
-        let outcome = self.serve(req, key, body.0.into_inner()).await;
+        // Boxed: poem boxes this handler's future once per layer, and the cache hit, its
+        // most frequent path, should not copy the larger miss path's state each time.
+        let outcome = Box::pin(self.serve(req, key, body.0.into_inner())).await;
         if outcome.is_err() {
             // RFC 9211 on every answer: an error was not served from the cache.
             RequestContext::of(req).note_header("cache-status", CacheStatus::MISS.into());

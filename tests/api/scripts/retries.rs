@@ -84,6 +84,16 @@ async fn every_script_is_safe_to_run_twice_with_the_same_arguments() {
         call
     })
     .await;
+    twice(&mut f, |k| {
+        let mut call = Call::new(&scripts::RATE);
+        call.key(k.rate_bucket(&actor))
+            .arg(&t0)
+            .arg("admission-without-key")
+            .arg(5)
+            .arg(60);
+        call
+    })
+    .await;
     for (key, mode, owner) in [("k1", "claim", "o1"), ("k2", "store", "o2")] {
         twice(&mut f, |k| {
             let mut call = Call::new(&scripts::ADMIT);

@@ -120,7 +120,7 @@ async fn a_cache_hit_from_the_instance_copy_costs_one_redis_command() {
     assert_eq!(commands.len(), 1, "{commands:?}");
     assert!(commands[0].contains("EVALSHA"), "{commands:?}");
     assert!(
-        commands[0].contains(scripts::ADMIT.sha()),
+        commands[0].contains(scripts::RATE.sha()),
         "admission only: {commands:?}"
     );
 }
