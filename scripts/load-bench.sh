@@ -10,8 +10,10 @@
 #   3. POST /api/simulate, cache miss           (a new seed every request, 10 000 iterations)
 #   4. GET /api/events against a small rate limit (one actor: mostly 429s — the cost of a denial)
 #   5. redis-benchmark: EVALSHA of lua/cache_claim.lua (hit and busy replies) and PING
+#   6. paired rounds: /health and the cache hit alternately, ROUNDS x ROUND_SECONDS each
 # and prints one Markdown table with the machine, the commands and pass/fail of the targets:
-#   cache-hit rps >= 0.5 x /health rps of the same run, cache-hit p99 <= 10 ms;
+#   cache-hit rps >= 0.5 x /health rps of the same run (the median of the paired rounds'
+#   ratios), cache-hit p99 <= 10 ms;
 # and, per row, the CPU the service and Redis spent per request (/proc/<pid>/stat).
 #
 # Needs: wrk, redis-server, redis-cli, redis-benchmark, curl (Debian: apt-get install wrk
@@ -28,6 +30,8 @@
 #   THREADS         wrk threads (default 2)
 #   ITERATIONS      iterations of the cache-miss simulation (default 10000)
 #   REDIS_REQUESTS  requests per redis-benchmark test (default 200000)
+#   ROUNDS          paired rounds of /health and cache hit (default 5)
+#   ROUND_SECONDS   measured seconds per path in each round (default 4)
 #   RESULTS_FILE    also write the report to this file
 #   KEEP_TMP=1      keep the temporary directories (logs, wrk output) for inspection
 #
@@ -43,6 +47,8 @@ CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 ITERATIONS="${ITERATIONS:-10000}"
 REDIS_REQUESTS="${REDIS_REQUESTS:-200000}"
+ROUNDS="${ROUNDS:-5}"
+ROUND_SECONDS="${ROUND_SECONDS:-4}"
 TRICKSTER_BIN="${TRICKSTER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/trickster-oracle}"
 
 die() {
@@ -185,7 +191,8 @@ run_wrk() {
     'BEGIN {split(a, x, " "); split(b, y, " ");
       printf "%.1f %.1f %.1f\n", 1e6 * (s1 - s0) / n, 1e6 * (r1 - r0) / n, 1e6 * (y[5] - x[5]) / n}' \
     >"$TMP/$label.us"
-  WRK_CMDS+=("$(printf '%s ' LOAD_DIR=scripts/load "$@")${WRK[*]/#$ROOT\//} -d${DURATION}s $BASE_URL$path")
+  [[ -n "${UNLISTED:-}" ]] ||
+    WRK_CMDS+=("$(printf '%s ' LOAD_DIR=scripts/load "$@")${WRK[*]/#$ROOT\//} -d${DURATION}s $BASE_URL$path")
 }
 WRK_CMDS=()
 
@@ -256,6 +263,28 @@ SERVING_PID="$(pid_of NOCOPY)"
 hit_row nocopy "$NOCOPY_BASE"
 SERVING_PID="$(pid_of MAIN)"
 
+# 2c. Paired rounds: /health and the cache hit alternately (in turn first), so that a change
+# in the machine's speed between two rows weighs on both sides of each ratio alike. Two
+# single rows of the same binary minutes apart gave ratios from 0.41 to 0.51 on a shared
+# 2-vCPU VM; the median of the rounds is the figure the target is judged on.
+log "paired rounds: $ROUNDS x (/health, cache hit), ${ROUND_SECONDS} s each"
+ROUND_RATIOS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  order=(health hit)
+  ((round % 2 == 0)) && order=(hit health)
+  for path in "${order[@]}"; do
+    if [[ "$path" == health ]]; then
+      UNLISTED=1 DURATION="$ROUND_SECONDS" BASE_URL="$BASE" run_wrk "r$round-health" get.lua /health
+    else
+      UNLISTED=1 DURATION="$ROUND_SECONDS" BASE_URL="$BASE" \
+        run_wrk "r$round-hit" simulate-hit.lua /api/simulate ACTOR=load-hit
+    fi
+  done
+  ROUND_RATIOS+=("$(awk -v a="$(field "r$round-hit" rps)" -v b="$(field "r$round-health" rps)" \
+    'BEGIN {printf "%.3f", a / b}')")
+done
+WRK_CMDS+=("# paired rounds: the /health and cache-hit commands above with -d${ROUND_SECONDS}s, $ROUNDS times each, alternately")
+
 # 3. cache miss: a new seed every request.
 log "POST /api/simulate (cache miss, $ITERATIONS iterations)"
 BASE_URL="$BASE" warm_wrk miss simulate-miss.lua /api/simulate SEED_BASE=9000000000000 ITERATIONS="$ITERATIONS"
@@ -323,7 +352,9 @@ HEALTH_RPS="$(field health rps)"
 HIT_RPS="$(field hit rps)"
 HIT_P99_MS="$(ms "$(field hit p99_us)")"
 RATIO="$(awk -v a="$HIT_RPS" -v b="$HEALTH_RPS" 'BEGIN {printf "%.3f", a / b}')"
-RATIO_OK="$(awk -v r="$RATIO" 'BEGIN {print (r >= 0.5) ? "PASS" : "FAIL"}')"
+ROUNDS_MEDIAN="$(printf '%s\n' "${ROUND_RATIOS[@]}" | sort -n |
+  awk '{v[NR] = $1} END {printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')"
+RATIO_OK="$(awk -v r="$ROUNDS_MEDIAN" 'BEGIN {print (r >= 0.5) ? "PASS" : "FAIL"}')"
 NOCOPY_RATIO="$(awk -v a="$(field nocopy rps)" -v b="$HEALTH_RPS" 'BEGIN {printf "%.3f", a / b}')"
 # The ratio the CPU allows: when every row saturates the CPUs, rps is inversely proportional
 # to the CPU one request costs (service + Redis + wrk). Unlike rps, this hardly moves when
@@ -360,7 +391,15 @@ errors_note() { echo "non-2xx $(field "$1" non2xx), socket errors $(socket_error
   echo
   for label in health hit nocopy miss limited; do echo "- $label: $(cat "$TMP/$label.cpu")"; done
   echo
-  echo "- Cache-hit rps / health rps = $HIT_RPS / $HEALTH_RPS = **$RATIO** (target ≥ 0.5): **$RATIO_OK**; without the instance's copy: $(field nocopy rps) / $HEALTH_RPS = $NOCOPY_RATIO"
+  round_rps() {
+    local r sep=""
+    for ((r = 1; r <= ROUNDS; r++)); do
+      printf '%s%s / %s' "$sep" "$(field "r$r-hit" rps)" "$(field "r$r-health" rps)"
+      sep=", "
+    done
+  }
+  echo "- Cache-hit rps / health rps, paired rounds (${ROUND_SECONDS} s each; hit/health rps: $(round_rps)): ${ROUND_RATIOS[*]}; median **$ROUNDS_MEDIAN** (target ≥ 0.5): **$RATIO_OK**"
+  echo "- Cache-hit rps / health rps, the rows above = $HIT_RPS / $HEALTH_RPS = $RATIO; without the instance's copy: $(field nocopy rps) / $HEALTH_RPS = $NOCOPY_RATIO"
   echo "- CPU per request (service + Redis + wrk): /health $(cpu_total health) µs, cache hit $(cpu_total hit) µs, from Redis $(cpu_total nocopy) µs: the ratio the CPU allows is **$CPU_RATIO** ($NOCOPY_CPU_RATIO without the copy)"
   echo "- Cache-hit p99 = **$HIT_P99_MS ms** at $CONNECTIONS connections (target ≤ 10 ms): **$P99_OK**"
   echo

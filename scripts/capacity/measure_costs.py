@@ -65,8 +65,7 @@ def script_names():
     """SHA-1 (as EVALSHA names it) -> script name, computed like src/store/scripts.rs does:
     the library parts, then the script's own file, joined by line breaks."""
     source = open(os.path.join(ROOT, "src", "store", "scripts.rs")).read()
-    libs = {m.group(1): m.group(2) for m in re.finditer(
-        r'pub const (\w+): Lib = Lib \{\s*name: "(\w+)"', source)}
+    libs = {m.group(1): m.group(2) for m in re.finditer(r'lib!\((\w+) = "(\w+)"\)', source)}
     names = {}
     for m in re.finditer(r'script!\(\s*\w+ = "(\w+)",\s*libs\s*\[([^\]]*)\]', source):
         name, parts = m.group(1), [p.strip() for p in m.group(2).split(",") if p.strip()]
