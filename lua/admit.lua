@@ -54,9 +54,9 @@ if found then
 end
 local ttl = int_arg(ARGV[9], 'ttl_seconds', 1)
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  local wait = idem_room(KEYS[3], now, int_arg(ARGV[12], 'max_records', 1))
-  if wait then
-    return {'too_many_keys', remaining, next_in, 0, wait}
+  local room_in = idem_room(KEYS[3], now, int_arg(ARGV[12], 'max_records', 1))
+  if room_in then
+    return {'too_many_keys', remaining, next_in, 0, room_in}
   end
 end
 if mode == 'claim' then
