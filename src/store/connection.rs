@@ -110,8 +110,9 @@ fn single_client(settings: &Settings, url: &str) -> RedisResult<redis::Client> {
 
 /// Commands are sent as soon as they are written: with Nagle's algorithm (the client's
 /// default) a command written while an earlier one is unacknowledged waits for that
-/// acknowledgement, and on a busy multiplexed connection that is most of them.
-fn tcp_settings() -> TcpSettings {
+/// acknowledgement, and on a busy multiplexed connection that is most of them. Every client
+/// of the store uses these: a single server's, the cluster's and the Sentinels' (`sentinel`).
+pub(super) fn tcp_settings() -> TcpSettings {
     TcpSettings::default().set_nodelay(true)
 }
 

@@ -94,7 +94,9 @@ impl SentinelPrimary {
             master,
             SentinelServerType::Master,
         )?
-        .set_client_to_redis_db(access.db());
+        .set_client_to_redis_db(access.db())
+        .set_client_to_redis_tcp_settings(super::connection::tcp_settings())
+        .set_client_to_sentinel_tcp_settings(super::connection::tcp_settings());
         if let Some(user) = access.username() {
             builder = builder
                 .set_client_to_redis_username(user)
