@@ -51,18 +51,10 @@ ROUNDS="${ROUNDS:-5}"
 ROUND_SECONDS="${ROUND_SECONDS:-4}"
 TRICKSTER_BIN="${TRICKSTER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/trickster-oracle}"
 
-die() {
-  echo "load-bench: $*" >&2
-  exit 2
-}
-log() { echo "load-bench: $*" >&2; }
-
-for tool in wrk redis-server redis-cli redis-benchmark curl timeout awk; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk redis-tools curl)"
-done
-
 # shellcheck source=scripts/lib/localstack.sh
 source "$ROOT/scripts/lib/localstack.sh"
+localstack_script load-bench wrk redis-server redis-cli redis-benchmark curl timeout awk
+log() { echo "load-bench: $*" >&2; }
 
 if [[ ! -x "$TRICKSTER_BIN" ]]; then
   log "building $TRICKSTER_BIN (cargo build --release --locked)"

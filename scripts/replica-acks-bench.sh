@@ -20,9 +20,9 @@ THREADS="${THREADS:-2}"
 ITERATIONS="${ITERATIONS:-1000}"
 export LOAD_DIR ITERATIONS
 
-command -v wrk >/dev/null || { echo "replica-acks-bench: wrk not found (apt-get install wrk)" >&2; exit 2; }
 # shellcheck source=scripts/lib/localstack.sh
 source "$ROOT/scripts/lib/localstack.sh"
+localstack_script replica-acks-bench wrk
 service_bin="$(localstack_service_bin)"
 
 common=(--env LOG_LEVEL=warn --env RATE_LIMIT_BURST=1000000 --env RATE_LIMIT_PER_MINUTE=6000000

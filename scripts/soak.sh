@@ -29,18 +29,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOAK_SECONDS="${SOAK_SECONDS:-600}"
 SOAK_SAMPLE="${SOAK_SAMPLE:-30}"
 SOAK_OUT="${SOAK_OUT:-$ROOT/target/soak}"
-die() {
-  echo "soak: $*" >&2
-  exit 2
-}
-command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-tools)"
+# shellcheck source=scripts/lib/localstack.sh
+source "$ROOT/scripts/lib/localstack.sh"
+localstack_script soak redis-server
 
 # shellcheck source=scripts/lib/ci-python.sh
 source "$ROOT/scripts/lib/ci-python.sh"
 VENV_BIN="$(CI_VENV="$ROOT/target/soak-venv" CI_REQUIREMENTS="$ROOT/scripts/soak/requirements.txt" \
   ci_python_venv)" || die "could not prepare the Python environment"
-# shellcheck source=scripts/lib/localstack.sh
-source "$ROOT/scripts/lib/localstack.sh"
 SERVICE_BIN="$(localstack_service_bin)" || die "no service binary"
 
 # The instances' settings; the driver is told the ones it checks against.
