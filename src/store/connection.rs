@@ -112,7 +112,7 @@ fn single_client(settings: &Settings, url: &str) -> RedisResult<redis::Client> {
 /// default) a command written while an earlier one is unacknowledged waits for that
 /// acknowledgement, and on a busy multiplexed connection that is most of them. Every client
 /// of the store uses these: a single server's, the cluster's and the Sentinels' (`sentinel`).
-pub(super) fn tcp_settings() -> TcpSettings {
+fn tcp_settings() -> TcpSettings {
     TcpSettings::default().set_nodelay(true)
 }
 
@@ -170,6 +170,7 @@ impl Connection {
                     urls,
                     master,
                     connection_config(settings),
+                    tcp_settings(),
                     tls_roots(settings),
                 )?))
             }

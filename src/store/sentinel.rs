@@ -19,6 +19,7 @@ use redis::{
     AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisError, RedisResult,
     ServerErrorKind, TlsMode,
     aio::MultiplexedConnection,
+    io::tcp::TcpSettings,
     sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType},
 };
 
@@ -73,11 +74,13 @@ pub(super) struct SentinelPrimary {
 impl SentinelPrimary {
     /// Prepares the lookups without touching the network. The primary is reached with the
     /// scheme, credentials and database of the Sentinel URLs (settings checks that they
-    /// agree), trusting `certs` for TLS when given.
+    /// agree), trusting `certs` for TLS when given; `tcp` applies to the connections to the
+    /// primary and to the Sentinels.
     pub fn new(
         urls: &[String],
         master: &str,
         config: AsyncConnectionConfig,
+        tcp: TcpSettings,
         certs: Option<redis::TlsCertificates>,
     ) -> RedisResult<Self> {
         let infos = urls
@@ -95,8 +98,8 @@ impl SentinelPrimary {
             SentinelServerType::Master,
         )?
         .set_client_to_redis_db(access.db())
-        .set_client_to_redis_tcp_settings(super::connection::tcp_settings())
-        .set_client_to_sentinel_tcp_settings(super::connection::tcp_settings());
+        .set_client_to_redis_tcp_settings(tcp.clone())
+        .set_client_to_sentinel_tcp_settings(tcp);
         if let Some(user) = access.username() {
             builder = builder
                 .set_client_to_redis_username(user)
