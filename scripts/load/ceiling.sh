@@ -17,7 +17,8 @@
 # scripts/load-bench.sh), and the CPU the instance and Redis spent per hit. Prints a
 # Markdown table of the medians. Then, on the same Redis alone, what the admission script's
 # parts cost per call (redis-benchmark -P 8 of EVALSHA with the hit's arguments, a new
-# admission id each call; `usec_per_call` of INFO commandstats). Loopback only; every wrk
+# admission id each call; `usec_per_call` of INFO commandstats; and, when valgrind is
+# installed, the instructions Redis runs per call, counted by callgrind). Loopback only; every wrk
 # run is bounded by its duration, every redis-benchmark run by its count (REDIS_REQUESTS).
 set -euo pipefail
 
@@ -138,17 +139,47 @@ PARTS=(
 echo
 echo "Redis alone: EVALSHA with the hit's arguments, \`redis-benchmark -c 32 -P 8 -n $REDIS_REQUESTS -r 100000000\`:"
 echo
-echo "| script body | calls/s | µs per call (commandstats) |"
-echo "|---|---:|---:|"
+echo "| script body | calls/s | µs per call (commandstats) | instructions per call |"
+echo "|---|---:|---:|---:|"
+evalsha() { # evalsha <port> <sha> <calls> <clients>: the calls, with the hit's arguments
+  timeout 600 redis-benchmark -h 127.0.0.1 -p "$1" -c "$4" -P 8 -n "$3" -r 100000000 --csv \
+    EVALSHA "$2" 1 'ceiling:{a:x}:rate' '' __rand_int__ 1000000 6000000
+}
+# Instructions Redis executes per call, counted by callgrind (the same on a busy or a quiet
+# machine, unlike µs): a server under valgrind that loads the body and runs CALLGRIND_CALLS
+# calls, less one that only loads it.
+CALLGRIND_CALLS="${CALLGRIND_CALLS:-20000}"
+instructions() { # instructions <body> <calls>: the program's total instruction count
+  local port out pid i sha
+  port="$("$(localstack_bin)" free-port)" out="$TMP/callgrind.out"
+  rm -f "$out"
+  valgrind --tool=callgrind --callgrind-out-file="$out" redis-server --port "$port" \
+    --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>"$TMP/valgrind.err" &
+  pid=$!
+  for ((i = 0; i < 300; i++)); do
+    redis-cli -p "$port" PING >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  sha="$(redis-cli -p "$port" SCRIPT LOAD "$1")"
+  if [[ "$2" -gt 0 ]]; then evalsha "$port" "$sha" "$2" 4 >/dev/null; fi
+  redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+  wait "$pid" || true
+  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+}
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 for part in "${PARTS[@]}"; do
   label="${part%%|*}" body="${part#*|}"
   sha="$(rcli SCRIPT LOAD "$body")" || die "SCRIPT LOAD of \"$label\" failed"
   rcli DEL 'ceiling:{a:x}:rate' >/dev/null
   rcli CONFIG RESETSTAT >/dev/null
-  rps="$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 32 -P 8 -n "$REDIS_REQUESTS" \
-    -r 100000000 --csv EVALSHA "$sha" 1 'ceiling:{a:x}:rate' '' __rand_int__ 1000000 6000000 |
-    awk -F'"' 'END {print $4}')" || die "redis-benchmark of \"$label\" failed"
+  rps="$(evalsha "$REDIS_PORT" "$sha" "$REDIS_REQUESTS" 32 | awk -F'"' 'END {print $4}')" ||
+    die "redis-benchmark of \"$label\" failed"
   usec="$(rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:.*usec_per_call=\([0-9.]*\).*/\1/p')"
-  echo "| $label | $rps | $usec |"
+  per_call="–"
+  if command -v valgrind >/dev/null; then
+    per_call="$(awk -v a="$(instructions "$body" 0)" -v b="$(instructions "$body" "$CALLGRIND_CALLS")" \
+      -v n="$CALLGRIND_CALLS" 'BEGIN {printf "%.0f", (b - a) / n}')"
+  fi
+  echo "| $label | $rps | $usec | $per_call |"
 done
+command -v valgrind >/dev/null || echo "(instructions: valgrind not found)"
