@@ -10,7 +10,7 @@
 # patch touches only the hit's admission call; everything else a hit does is unchanged.
 #
 #   scripts/load/ceiling.sh                 # ROUNDS=5 paired rounds of ROUND_SECONDS=4
-#   CHECK=1 scripts/load/ceiling.sh         # only check that the patch applies to HEAD and compiles
+#   CHECK=1 scripts/load/ceiling.sh         # only: the patch applies to HEAD and compiles
 #
 # Each round measures, for each variant in turn (the order alternates between rounds),
 # /health and then the hit on one instance of the patched binary (wrk -t2 -c32, as
@@ -18,8 +18,8 @@
 # Markdown table of the medians. Then, on the same Redis alone, what the admission script's
 # parts cost per call (redis-benchmark -P 8 of EVALSHA with the hit's arguments, a new
 # admission id each call; `usec_per_call` of INFO commandstats; and, when valgrind is
-# installed, the instructions Redis runs per call, counted by callgrind). Loopback only; every wrk
-# run is bounded by its duration, every redis-benchmark run by its count (REDIS_REQUESTS).
+# installed, the instructions Redis runs per call, counted by callgrind). Loopback only;
+# every wrk run is bounded by its duration, every redis-benchmark run by its count.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -128,12 +128,14 @@ done
 # --- Redis alone: the parts of the admission script ------------------------------------
 # Each body gets the hit's arguments (KEYS[1] the bucket; ARGV time override, admission id,
 # capacity, refill); the last is rate.lua as the service composes it (src/store/scripts.rs).
+# Every body answers as rate.lua does, so that the rows differ only in their calls.
+REPLY="return {'admitted', 5, 0, 0}"
 PARTS=(
-  "return only|return {'admitted', 5, 0, 0}"
-  "TIME|local t = redis.call('TIME') return 1"
-  "TIME, HMGET|local t = redis.call('TIME') local b = redis.call('HMGET', KEYS[1], 'level', 'ts', 'last') return 1"
-  "TIME, HMGET, HSET, PEXPIRE (the bucket's four calls)|local t = redis.call('TIME') local b = redis.call('HMGET', KEYS[1], 'level', 'ts', 'last') redis.call('HSET', KEYS[1], 'level', 5, 'ts', 6, 'last', ARGV[2]) redis.call('PEXPIRE', KEYS[1], 100000) return 1"
-  "TIME, GET, SET PX (a bucket kept as one string)|local t = redis.call('TIME') local b = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], '5 6 ' .. ARGV[2], 'PX', 100000) return 1"
+  "reply only|$REPLY"
+  "TIME|redis.call('TIME') $REPLY"
+  "TIME, HMGET|redis.call('TIME') redis.call('HMGET', KEYS[1], 'level', 'ts', 'last') $REPLY"
+  "TIME, HMGET, HSET, PEXPIRE (the bucket's four calls)|redis.call('TIME') redis.call('HMGET', KEYS[1], 'level', 'ts', 'last') redis.call('HSET', KEYS[1], 'level', 5, 'ts', 6, 'last', ARGV[2]) redis.call('PEXPIRE', KEYS[1], 100000) $REPLY"
+  "TIME, GET, SET PX (a bucket kept as one string)|redis.call('TIME') redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], '5 6 ' .. ARGV[2], 'PX', 100000) $REPLY"
   "rate.lua as shipped|$(for f in lib/args lib/clock lib/bucket rate; do cat "$ROOT/lua/$f.lua"; echo; done)"
 )
 echo
@@ -160,11 +162,13 @@ instructions() { # instructions <body> <calls>: the program's total instruction 
     redis-cli -p "$port" PING >/dev/null 2>&1 && break
     sleep 0.1
   done
-  sha="$(redis-cli -p "$port" SCRIPT LOAD "$1")"
+  sha="$(redis-cli -p "$port" SCRIPT LOAD "$1")" ||
+    die "redis-server under valgrind did not answer: $(tail -3 "$TMP/valgrind.err")"
   if [[ "$2" -gt 0 ]]; then evalsha "$port" "$sha" "$2" 4 >/dev/null; fi
   redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   wait "$pid" || true
-  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+  awk '/^(summary|totals):/ {print $2; found = 1; exit} END {if (!found) exit 1}' "$out" ||
+    die "no instruction count from callgrind"
 }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 for part in "${PARTS[@]}"; do
