@@ -151,9 +151,10 @@ evalsha() { # evalsha <port> <sha> <calls> <clients>: the calls, with the hit's 
 # machine, unlike µs): a server under valgrind that loads the body and runs CALLGRIND_CALLS
 # calls, less one that only loads it.
 CALLGRIND_CALLS="${CALLGRIND_CALLS:-20000}"
+LOCALSTACK="$(localstack_bin)" || die "no localstack binary"
 instructions() { # instructions <body> <calls>: the program's total instruction count
   local port out pid i sha
-  port="$("$(localstack_bin)" free-port)" out="$TMP/callgrind.out"
+  port="$("$LOCALSTACK" free-port)" out="$TMP/callgrind.out"
   rm -f "$out"
   valgrind --tool=callgrind --callgrind-out-file="$out" redis-server --port "$port" \
     --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>"$TMP/valgrind.err" &
